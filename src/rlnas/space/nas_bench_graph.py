@@ -1,0 +1,55 @@
+"""The NAS-Bench-Graph search space (Qin et al., NeurIPS 2022).
+
+A GNN of four computing nodes: one of nine link patterns says which earlier node feeds each node,
+and each node applies one operation. The benchmark's own canonical hash (``Arch.valid_hash``)
+is the architecture key, so isomorphic encodings share one table entry.
+"""
+
+from __future__ import annotations
+
+from nas_bench_graph import Arch, gnn_list, gnn_list_proteins, link_list
+
+from rlnas.space.core import Choice, Choices, Rule, SearchSpace
+
+DATASETS = (
+    "cora",
+    "citeseer",
+    "pubmed",
+    "cs",
+    "physics",
+    "photo",
+    "computers",
+    "arxiv",
+    "proteins",
+)
+NODES = 4
+LINKS = tuple("-".join(map(str, link)) for link in link_list)
+
+
+def operations(dataset: str) -> tuple[str, ...]:
+    """The benchmark's operation list for ``dataset``: proteins was run with five of the nine."""
+    return tuple(gnn_list_proteins if dataset == "proteins" else gnn_list)
+
+
+def benchmark_hash(choices: Choices) -> int:
+    """The benchmark's canonical hash of an architecture, the key of its look-up table."""
+    link = [int(node) for node in str(choices["link"]).split("-")]
+    ops = [str(choices[f"op{node}"]) for node in range(NODES)]
+    return Arch(link, ops).valid_hash()
+
+
+def nas_bench_graph_space(dataset: str = "cora") -> SearchSpace:
+    """The space of ``dataset``: a link pattern, then one operation per computing node."""
+    ops = operations(dataset)
+    decisions = [Choice("link", LINKS)] + [Choice(f"op{node}", ops) for node in range(NODES)]
+    not_all_skip = Rule(
+        check=lambda choices: any(choices[f"op{node}"] != "skip" for node in range(NODES)),
+        message="at least one node must compute something: all four are 'skip'",
+        needs=tuple(f"op{node}" for node in range(NODES)),
+    )
+    return SearchSpace(
+        decisions,
+        rules=[not_all_skip],
+        canonical_key=lambda choices: str(benchmark_hash(choices)),
+        name=f"nbg:{dataset}",
+    )

@@ -1,0 +1,253 @@
+"""SQLite persistence: experiments, their trials, and strategy checkpoints.
+
+Each trial is written together with the checkpoint taken right after it, in one transaction, so a
+crash leaves either both or neither and a resumed search starts from a consistent point. WAL mode
+lets a reader (``rlnas show``) look while a search writes.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import sqlite3
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rlnas.errors import StoreError, UserError
+from rlnas.trial import Trial
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS experiments (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    config TEXT NOT NULL,
+    seed INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS trials (
+    experiment_id INTEGER NOT NULL REFERENCES experiments(id),
+    number INTEGER NOT NULL,
+    key TEXT NOT NULL,
+    architecture TEXT NOT NULL,
+    metrics TEXT NOT NULL,
+    reward REAL,
+    status TEXT NOT NULL,
+    error TEXT,
+    started_at REAL NOT NULL,
+    duration_s REAL NOT NULL,
+    PRIMARY KEY (experiment_id, number)
+);
+CREATE TABLE IF NOT EXISTS checkpoints (
+    experiment_id INTEGER PRIMARY KEY REFERENCES experiments(id),
+    trials_done INTEGER NOT NULL,
+    state BLOB NOT NULL,
+    updated_at REAL NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True)
+class Experiment:
+    id: int
+    name: str
+    config: Mapping[str, Any]
+    seed: int
+    status: str
+    created_at: float
+    updated_at: float
+
+
+@dataclass(frozen=True)
+class StoredTrial:
+    """A trial as stored: plain data, readable without the space that produced it."""
+
+    number: int
+    key: str
+    architecture: Mapping[str, Any]
+    metrics: Mapping[str, float]
+    reward: float | None
+    status: str
+    error: str | None
+    started_at: float
+    duration_s: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "number": self.number,
+            "key": self.key,
+            "architecture": dict(self.architecture),
+            "metrics": dict(self.metrics),
+            "reward": self.reward,
+            "status": self.status,
+            "error": self.error,
+            "started_at": self.started_at,
+            "duration_s": self.duration_s,
+        }
+
+
+class Store:
+    """An experiment store in one SQLite file (created on first use)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        if self.path.is_dir():
+            raise StoreError(f"store {self.path} is a directory, not a SQLite file")
+        if not self.path.parent.is_dir():
+            raise StoreError(f"the folder of store {self.path} does not exist")
+        try:
+            self._connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            self._connection.execute("PRAGMA journal_mode=WAL")
+            self._connection.execute("PRAGMA foreign_keys=ON")
+            self._connection.executescript(SCHEMA)
+        except sqlite3.DatabaseError as error:
+            raise StoreError(f"store {self.path} is not an rlnas SQLite store ({error})") from None
+
+    def close(self) -> None:
+        self._connection.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One atomic unit of writes: committed whole or rolled back whole."""
+        db = self._connection
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    # --- experiments -----------------------------------------------------------------------------
+    def create_experiment(self, name: str, config: Mapping[str, Any], seed: int) -> Experiment:
+        now = time.time()
+        try:
+            with self._transaction() as db:
+                db.execute(
+                    "INSERT INTO experiments (name, config, seed, status, created_at, updated_at) "
+                    "VALUES (?, ?, ?, 'running', ?, ?)",
+                    (name, json.dumps(dict(config)), seed, now, now),
+                )
+        except sqlite3.IntegrityError:
+            raise UserError(
+                f"experiment {name!r} already exists in {self.path}; choose another --name"
+            ) from None
+        return self.experiment(name)
+
+    def unique_name(self, base: str) -> str:
+        """``base``, or ``base-2``, ``base-3``... whichever is not taken yet."""
+        taken = {row[0] for row in self._connection.execute("SELECT name FROM experiments")}
+        name, suffix = base, 2
+        while name in taken:
+            name, suffix = f"{base}-{suffix}", suffix + 1
+        return name
+
+    def experiment(self, name: str | None = None) -> Experiment:
+        """The experiment called ``name``, or the most recent one when no name is given."""
+        query = "SELECT * FROM experiments " + (
+            "WHERE name = ?" if name is not None else "ORDER BY id DESC LIMIT 1"
+        )
+        row = self._connection.execute(query, (name,) if name is not None else ()).fetchone()
+        if row is None:
+            known = ", ".join(e.name for e in self.experiments()) or "none"
+            what = f"no experiment {name!r}" if name is not None else "no experiment"
+            raise StoreError(f"{what} in {self.path} (experiments: {known})")
+        return _experiment(row)
+
+    def experiments(self) -> list[Experiment]:
+        rows = self._connection.execute("SELECT * FROM experiments ORDER BY id").fetchall()
+        return [_experiment(row) for row in rows]
+
+    def set_status(self, experiment: Experiment, status: str) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE experiments SET status = ?, updated_at = ? WHERE id = ?",
+                (status, time.time(), experiment.id),
+            )
+
+    # --- trials and checkpoints ------------------------------------------------------------------
+    def record_trial(
+        self, experiment: Experiment, trial: Trial, checkpoint: Mapping[str, Any] | None = None
+    ) -> None:
+        """Write a trial and, in the same transaction, the checkpoint taken after it."""
+        blob = _serialize(checkpoint) if checkpoint is not None else None
+        now = time.time()
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO trials VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    experiment.id,
+                    trial.number,
+                    trial.architecture.key,
+                    trial.architecture.to_json(),
+                    json.dumps(dict(trial.metrics)),
+                    trial.reward,
+                    str(trial.status),
+                    trial.error,
+                    trial.started_at,
+                    trial.duration_s,
+                ),
+            )
+            if blob is not None:
+                db.execute(
+                    "INSERT OR REPLACE INTO checkpoints VALUES (?, ?, ?, ?)",
+                    (experiment.id, trial.number + 1, blob, now),
+                )
+            db.execute("UPDATE experiments SET updated_at = ? WHERE id = ?", (now, experiment.id))
+
+    def trials(self, experiment: Experiment) -> list[StoredTrial]:
+        """The experiment's trials in the order they were evaluated."""
+        rows = self._connection.execute(
+            "SELECT number, key, architecture, metrics, reward, status, error, started_at, "
+            "duration_s FROM trials WHERE experiment_id = ? ORDER BY number",
+            (experiment.id,),
+        ).fetchall()
+        return [
+            StoredTrial(n, k, json.loads(a), json.loads(m), r, s, e, t, d)
+            for n, k, a, m, r, s, e, t, d in rows
+        ]
+
+    def checkpoint(self, experiment: Experiment) -> tuple[int, dict[str, Any]] | None:
+        """The latest checkpoint as (trials done, state), or None when there is none."""
+        row = self._connection.execute(
+            "SELECT trials_done, state FROM checkpoints WHERE experiment_id = ?", (experiment.id,)
+        ).fetchone()
+        if row is None:
+            return None
+        try:
+            return row[0], _deserialize(row[1])
+        except Exception as error:  # any decoding failure means the blob is not ours
+            raise StoreError(
+                f"the checkpoint of {experiment.name!r} is corrupt ({error})"
+            ) from None
+
+
+def _experiment(row: tuple) -> Experiment:
+    id_, name, config, seed, status, created, updated = row
+    return Experiment(id_, name, json.loads(config), seed, status, created, updated)
+
+
+def _serialize(state: Mapping[str, Any]) -> bytes:
+    """Checkpoints hold tensors, so torch's format; loaded back with ``weights_only`` (no code)."""
+    import torch
+
+    buffer = io.BytesIO()
+    torch.save(dict(state), buffer)
+    return buffer.getvalue()
+
+
+def _deserialize(blob: bytes) -> dict[str, Any]:
+    import torch
+
+    return torch.load(io.BytesIO(blob), weights_only=True)

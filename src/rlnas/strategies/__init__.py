@@ -1,0 +1,6 @@
+"""Search strategies: one file each, behind the ask/tell interface of ``Strategy``."""
+
+from rlnas.strategies.base import Strategy
+from rlnas.strategies.registry import STRATEGIES, make_strategy, strategy_class
+
+__all__ = ["STRATEGIES", "Strategy", "make_strategy", "strategy_class"]

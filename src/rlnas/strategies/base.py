@@ -1,0 +1,43 @@
+"""The interface every search strategy implements: ask for architectures, tell their results.
+
+Like Optuna's samplers, a strategy never calls the evaluator: ``rlnas.search`` (or the user) owns
+the loop. ``ask`` may be called several times before the matching ``tell`` calls, and results may
+come back in any order, so a strategy keys whatever it remembers of a proposal by architecture.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar
+
+import numpy as np
+
+from rlnas.space import Architecture, SearchSpace
+from rlnas.trial import Trial
+
+
+class Strategy(ABC):
+    """Base class of search strategies; subclasses hold one algorithm each, top to bottom."""
+
+    name: ClassVar[str]
+
+    def __init__(self, space: SearchSpace, seed: int = 0) -> None:
+        self.space = space
+        self.seed = seed
+        self.rng = np.random.default_rng(seed)
+
+    @abstractmethod
+    def ask(self, n: int = 1) -> list[Architecture]:
+        """Propose ``n`` architectures to evaluate next (repeats are allowed and cost nothing)."""
+
+    @abstractmethod
+    def tell(self, architecture: Architecture, trial: Trial) -> None:
+        """Learn from the result of evaluating ``architecture``."""
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything needed to continue exactly where this strategy stands (RNG included)."""
+        return {"rng": self.rng.bit_generator.state}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what ``state_dict`` returned; the strategy then continues identically."""
+        self.rng.bit_generator.state = state["rng"]

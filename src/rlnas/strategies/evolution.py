@@ -1,0 +1,85 @@
+"""Regularized (aging) evolution (Real et al., AAAI 2019).
+
+A population of the most recent ``population_size`` evaluated architectures. Each child mutates one
+decision of the best of ``tournament_size`` members drawn at random, and the *oldest* member dies,
+which keeps the search from resting on one lucky early architecture.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any
+
+from rlnas.space import Architecture, Option, SearchSpace
+from rlnas.strategies.base import Strategy
+from rlnas.trial import Trial
+
+
+class RegularizedEvolution(Strategy):
+    """Defaults: population 20 and tournament 5, the common setting on tabular benchmarks."""
+
+    name = "evolution"
+
+    def __init__(
+        self,
+        space: SearchSpace,
+        seed: int = 0,
+        population_size: int = 20,
+        tournament_size: int = 5,
+    ) -> None:
+        super().__init__(space, seed)
+        if not 1 <= tournament_size <= population_size:
+            raise ValueError("tournament_size must be between 1 and population_size")
+        self.population_size = population_size
+        self.tournament_size = tournament_size
+        self.population: deque[tuple[Architecture, float]] = deque()
+
+    def ask(self, n: int = 1) -> list[Architecture]:
+        return [self._propose() for _ in range(n)]
+
+    def tell(self, architecture: Architecture, trial: Trial) -> None:
+        if trial.reward is None:  # a failed architecture never becomes a parent
+            return
+        self.population.append((architecture, trial.reward))
+        if len(self.population) > self.population_size:
+            self.population.popleft()
+
+    def _propose(self) -> Architecture:
+        if len(self.population) < self.population_size:
+            return self.space.sample(self.rng)
+        members = self.rng.choice(len(self.population), self.tournament_size, replace=False)
+        parent = max((self.population[int(i)] for i in members), key=lambda member: member[1])[0]
+        return self.mutate(parent)
+
+    def mutate(self, parent: Architecture) -> Architecture:
+        """Change one decision to another open option; later decisions stay unless now forbidden."""
+        names = self.space.names
+        mutable = []
+        for position, name in enumerate(names):
+            earlier = {n: parent.choices[n] for n in names[:position]}
+            if len(self.space.open_options(earlier)) > 1:
+                mutable.append(position)
+        if not mutable:
+            return parent
+        position = mutable[int(self.rng.integers(len(mutable)))]
+        made: dict[str, Option] = {n: parent.choices[n] for n in names[:position]}
+        current = parent.choices[names[position]]
+        others = [o for o in self.space.open_options(made) if o != current]
+        made[names[position]] = others[int(self.rng.integers(len(others)))]
+        for name in names[position + 1 :]:
+            open_ = self.space.open_options(made)
+            if not open_:  # the change leaves no way to finish: try another mutation
+                return self.mutate(parent)
+            keep = parent.choices[name]
+            made[name] = keep if keep in open_ else open_[int(self.rng.integers(len(open_)))]
+        return self.space.architecture(made)
+
+    def state_dict(self) -> dict[str, Any]:
+        population = [(dict(arch.choices), reward) for arch, reward in self.population]
+        return {**super().state_dict(), "population": population}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        super().load_state_dict(state)
+        self.population = deque(
+            (self.space.architecture(choices), reward) for choices, reward in state["population"]
+        )

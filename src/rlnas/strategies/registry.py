@@ -1,0 +1,38 @@
+"""One name -> strategy class table that serves the CLI, the Python API and the tests.
+
+Entries are import paths so that a strategy's heavy dependencies (torch) load only when used.
+Adding a strategy is one line here.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+from rlnas.errors import UnknownName
+from rlnas.space import SearchSpace
+from rlnas.strategies.base import Strategy
+
+STRATEGIES: dict[str, str] = {
+    "random": "rlnas.strategies.random_search:RandomSearch",
+    "evolution": "rlnas.strategies.evolution:RegularizedEvolution",
+}
+
+
+def strategy_class(name: str) -> type[Strategy]:
+    """The class registered under ``name``."""
+    if name not in STRATEGIES:
+        raise UnknownName(f"unknown strategy {name!r}; choose one of {', '.join(STRATEGIES)}")
+    module, _, attribute = STRATEGIES[name].partition(":")
+    return getattr(import_module(module), attribute)
+
+
+def make_strategy(
+    name: str, space: SearchSpace, seed: int = 0, options: dict[str, Any] | None = None
+) -> Strategy:
+    """Build the strategy ``name`` for ``space``; ``options`` are its constructor's keywords."""
+    cls = strategy_class(name)
+    try:
+        return cls(space, seed=seed, **(options or {}))
+    except TypeError as error:
+        raise UnknownName(f"strategy {name!r} does not take these options: {error}") from None

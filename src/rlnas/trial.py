@@ -1,0 +1,46 @@
+"""What one evaluation produced: the record that strategies learn from and the store keeps."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from types import MappingProxyType
+
+from rlnas.space import Architecture
+
+
+class Status(StrEnum):
+    COMPLETE = "complete"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class Trial:
+    """One evaluated architecture.
+
+    ``reward`` is the searched metric turned so that higher is better (negated when minimized);
+    it is None when the trial failed, and strategies decide what a failure is worth.
+    ``cached`` trials repeat an architecture evaluated before and cost no budget.
+    """
+
+    number: int
+    architecture: Architecture
+    metrics: Mapping[str, float]
+    reward: float | None
+    status: Status = Status.COMPLETE
+    error: str | None = None
+    started_at: float = 0.0
+    duration_s: float = 0.0
+    cached: bool = False
+    extra: Mapping[str, object] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "metrics", MappingProxyType(dict(self.metrics)))
+        if self.reward is not None and not math.isfinite(self.reward):
+            raise ValueError(f"a trial's reward must be finite, got {self.reward}")
+
+    @property
+    def failed(self) -> bool:
+        return self.status is Status.FAILED
