@@ -2,7 +2,7 @@
 
 
 class UserError(Exception):
-    """Something the user gave (config, space, data, name) is wrong; the message says how to fix it."""
+    """Something the user gave (config, space, data, name) is wrong; the message says the fix."""
 
 
 class InvalidArchitecture(UserError):

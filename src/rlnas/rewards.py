@@ -13,7 +13,7 @@ Direction = Literal["maximize", "minimize"]
 
 
 class RewardError(ValueError):
-    """The metrics cannot be turned into a reward: the trial is recorded as failed with this reason."""
+    """The metrics give no reward: the trial is recorded as failed with this reason."""
 
 
 @dataclass(frozen=True)

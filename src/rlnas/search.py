@@ -1,4 +1,4 @@
-"""The search loop: ask the strategy, evaluate, tell it the result, store, until the budget is spent.
+"""The search loop: ask the strategy, evaluate, tell it the result, store; until the budget ends.
 
 The budget counts *distinct* architectures evaluated: a repeat (same canonical key) is answered
 from the cache at no cost, yet still told to the strategy, because a learning controller needs a

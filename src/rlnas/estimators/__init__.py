@@ -1,4 +1,4 @@
-"""How an architecture is scored: look-up tables, training, weight sharing, supernets, predictors."""
+"""How an architecture is scored: look-up tables, training, shared weights, predictors."""
 
 from rlnas.estimators.tabular import TableEvaluator, TabularBenchmark, load_benchmark
 

@@ -1,4 +1,4 @@
-"""Search spaces: ordered categorical decisions, rules that bind them, and the architectures they admit.
+"""Search spaces: ordered categorical decisions, the rules that bind them, their architectures.
 
 A space is a sequence of decisions made in order. A decision may narrow its options from the
 choices made before it (``allowed``), and rules reject whole combinations. Both are checked while

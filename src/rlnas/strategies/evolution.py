@@ -55,7 +55,7 @@ class RegularizedEvolution(Strategy):
         """Change one decision to another open option; later decisions stay unless now forbidden."""
         names = self.space.names
         mutable = []
-        for position, name in enumerate(names):
+        for position in range(len(names)):
             earlier = {n: parent.choices[n] for n in names[:position]}
             if len(self.space.open_options(earlier)) > 1:
                 mutable.append(position)
