@@ -1,0 +1,71 @@
+"""What a learning controller is rewarded with, shared by every learning strategy.
+
+Raw metrics live on very different scales (0.8 accuracy, 3e3 MSE), so controllers learn from a
+transformed reward: ``normalize`` (z-score under running mean and std) or ``rank`` (the fraction of
+rewards seen so far that this one beats, in [0, 1]; robust to outliers). ``raw`` passes the reward
+through. A failed trial is worth a little less than the worst reward seen: bad, but not so bad that
+one crash dominates the gradient.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from typing import Any, Literal
+
+from rlnas.trial import Trial
+
+ShapingMode = Literal["normalize", "rank", "raw"]
+
+
+class RewardShaper:
+    """Running reward transform; every reward it sees (failures excepted) updates its statistics."""
+
+    def __init__(self, mode: ShapingMode = "normalize") -> None:
+        if mode not in ("normalize", "rank", "raw"):
+            raise ValueError(f"reward shaping must be normalize, rank or raw, not {mode!r}")
+        self.mode = mode
+        self.seen: list[float] = []  # sorted rewards of complete trials
+        self.total = 0.0
+        self.total_squares = 0.0
+
+    def failure_reward(self) -> float:
+        """The raw reward a failed trial stands for: below the worst seen by one spread."""
+        if not self.seen:
+            return 0.0
+        return self.seen[0] - max(self.std(), 1e-3)
+
+    def __call__(self, trial: Trial) -> float:
+        """The shaped reward of ``trial``; a complete trial also updates the running statistics."""
+        raw = trial.reward
+        if raw is None:
+            raw = self.failure_reward()
+        else:
+            bisect.insort(self.seen, raw)
+            self.total += raw
+            self.total_squares += raw * raw
+        return self.transform(raw)
+
+    def transform(self, raw: float) -> float:
+        if self.mode == "raw" or not self.seen:
+            return raw if self.mode == "raw" else 0.0
+        if self.mode == "rank":
+            return bisect.bisect_left(self.seen, raw) / max(len(self.seen) - 1, 1)
+        return (raw - self.mean()) / max(self.std(), 1e-8)
+
+    def mean(self) -> float:
+        return self.total / len(self.seen) if self.seen else 0.0
+
+    def std(self) -> float:
+        if len(self.seen) < 2:
+            return 0.0
+        variance = self.total_squares / len(self.seen) - self.mean() ** 2
+        return math.sqrt(max(variance, 0.0))
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"seen": list(self.seen), "total": self.total, "total_squares": self.total_squares}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.seen = list(state["seen"])
+        self.total = state["total"]
+        self.total_squares = state["total_squares"]
