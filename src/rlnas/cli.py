@@ -19,8 +19,11 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from rlnas.compare import Run, write_outputs
+from rlnas.compare import compare as run_compare
 from rlnas.errors import UserError
 from rlnas.estimators.tabular import BENCHMARK_NAMES, load_benchmark
+from rlnas.report import export_trajectories, write_report
 from rlnas.search import search as run_search
 from rlnas.store import Store, StoredTrial
 from rlnas.strategies import STRATEGIES, make_strategy
@@ -44,12 +47,21 @@ class SearchConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    benchmark: str = "nbg:cora"
+    benchmark: str | None = None
+    """A tabular benchmark (default nbg:cora when no task is given either)."""
+    task: str | None = None
+    """A data set to train on: a built-in task, csv:PATH or npz:PATH."""
+    space: str | None = None
+    """The model-building space for the task (default: the one that suits its input shape)."""
+    target: str | None = None
+    epochs: int = Field(10, ge=1)
+    data_fraction: float = Field(1.0, gt=0, le=1)
+    constraints: list[str] = Field(default_factory=list)
     strategy: str = "evolution"
     budget: int = Field(200, ge=1)
     seed: int = 0
     metric: str | None = None
-    direction: Literal["maximize", "minimize"] = "maximize"
+    direction: Literal["maximize", "minimize"] | None = None
     name: str | None = None
     store: Path = Path("runs.db")
     strategy_options: dict[str, Any] = Field(default_factory=dict)
@@ -77,6 +89,21 @@ def load_config(path: Path | None, overrides: dict[str, Any]) -> SearchConfig:
 @app.command()
 def search(
     benchmark: Annotated[str | None, typer.Option(help="Tabular benchmark, e.g. nbg:cora.")] = None,
+    task: Annotated[
+        str | None, typer.Option(help="Data set: digits, mnist, ..., csv:PATH or npz:PATH.")
+    ] = None,
+    space: Annotated[
+        str | None, typer.Option(help="Model space for --task: chain-cnn, cell-cnn, conv1d, mlp.")
+    ] = None,
+    target: Annotated[str | None, typer.Option(help="Target column of a csv: task.")] = None,
+    epochs: Annotated[int | None, typer.Option(help="Training epochs per architecture.")] = None,
+    data_fraction: Annotated[
+        float | None, typer.Option(help="Fraction of the training rows to train on.")
+    ] = None,
+    constraint: Annotated[
+        list[str] | None,
+        typer.Option(help="Cost limit, e.g. params<=20000 or flops<=1e6:soft (repeatable)."),
+    ] = None,
     strategy: Annotated[str | None, typer.Option(help="Search strategy (see rlnas list).")] = None,
     budget: Annotated[int | None, typer.Option(help="Distinct architectures to evaluate.")] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed: same seed, same result.")] = None,
@@ -85,9 +112,15 @@ def search(
     name: Annotated[str | None, typer.Option(help="Experiment name (default: generated).")] = None,
     config: Annotated[Path | None, typer.Option(help="TOML file with these settings.")] = None,
 ) -> None:
-    """Search a benchmark for its best architecture and store every trial."""
+    """Search a benchmark or a task's model space for its best architecture; store every trial."""
     overrides = {
         "benchmark": benchmark,
+        "task": task,
+        "space": space,
+        "target": target,
+        "epochs": epochs,
+        "data_fraction": data_fraction,
+        "constraints": constraint or None,
         "strategy": strategy,
         "budget": budget,
         "seed": seed,
@@ -96,24 +129,23 @@ def search(
         "name": name,
     }
     settings = load_config(config, overrides)
-    bench = load_benchmark(settings.benchmark)
-    metric_name = settings.metric or bench.metric
+    search_space, evaluate, objective, context = _search_setup(settings)
     strategy_ = make_strategy(
-        settings.strategy, bench.space, seed=settings.seed, options=settings.strategy_options
+        settings.strategy, search_space, seed=settings.seed, options=settings.strategy_options
     )
-    with _progress(f"{settings.strategy} on {settings.benchmark}", settings.budget) as on_trial:
+    title = f"{settings.strategy} on {context.get('task') or context.get('benchmark')}"
+    with _progress(title, settings.budget) as on_trial:
         result = run_search(
-            bench.space,
-            bench.evaluate,
+            search_space,
+            evaluate,
             strategy=strategy_,
-            metric=metric_name,
+            metric=objective,
             budget=settings.budget,
             seed=settings.seed,
             store=settings.store,
-            direction=settings.direction,
             name=settings.name,
             strategy_options=settings.strategy_options,
-            config={"benchmark": settings.benchmark},
+            config=context,
             on_trial=on_trial,
         )
     if result.best is None:
@@ -128,6 +160,55 @@ def search(
     stdout.print(table)
     stdout.print(", ".join(f"{k} = {v:.6g}" for k, v in best.metrics.items()))
     stdout.print(f"stored in {settings.store}")
+
+
+def _search_setup(settings: SearchConfig) -> tuple[Any, Any, Any, dict[str, Any]]:
+    """The space, evaluator, objective and stored context of a benchmark or a task search."""
+    # Imported here so that torch loads only for a task search.
+    from rlnas.rewards import Constraint, Objective
+
+    constraints = [Constraint.parse(text) for text in settings.constraints]
+    if settings.task is not None and settings.benchmark is not None:
+        raise UserError("--task and --benchmark are exclusive: search a data set or a table")
+    if settings.task is None:
+        if settings.space is not None or settings.target is not None:
+            raise UserError("--space and --target apply to a --task search only")
+        bench = load_benchmark(settings.benchmark or "nbg:cora")
+        objective = Objective(
+            settings.metric or bench.metric, settings.direction or "maximize", constraints
+        )
+        return bench.space, bench.evaluate, objective, {"benchmark": bench.name}
+
+    from rlnas.estimators.training import TrainingEvaluator
+    from rlnas.space.models import default_space_name
+    from rlnas.tasks import load_task
+
+    task = load_task(settings.task, target=settings.target)
+    space_name = settings.space or default_space_name(task.input_shape)
+    evaluator = TrainingEvaluator(
+        task,
+        space_name,
+        epochs=settings.epochs,
+        data_fraction=settings.data_fraction,
+        seed=settings.seed,
+        constraints=constraints,
+    )
+    search_space = evaluator.search_space()
+    objective = Objective(
+        settings.metric or task.metric, settings.direction or task.direction, constraints
+    )
+    context = {
+        "task": settings.task,
+        "target": settings.target,
+        "space": space_name,
+        "epochs": evaluator.epochs,
+        "data_fraction": evaluator.data_fraction,
+        "batch_size": evaluator.batch_size,
+        "lr": evaluator.lr,
+        "weight_decay": evaluator.weight_decay,
+        "patience": evaluator.patience,
+    }
+    return search_space, evaluator, objective, context
 
 
 @app.command()
@@ -166,6 +247,114 @@ def list_names() -> None:
     stdout.print("benchmarks: " + ", ".join(BENCHMARK_NAMES))
 
 
+@app.command(name="train-final")
+def train_final(
+    epochs: Annotated[int, typer.Option(min=1, help="Epochs of the final training.")],
+    out: Annotated[Path, typer.Option(help="Folder for the exported model and metrics.json.")],
+    store: StoreOption = Path("runs.db"),
+    name: NameOption = None,
+    trial: Annotated[int | None, typer.Option(help="Trial number (default: the best).")] = None,
+) -> None:
+    """Retrain an experiment's best trial on train + validation rows, test it and export it."""
+    # Imported here so that torch loads only for this command.
+    from rlnas.export import train_final as run_train_final
+
+    with console.status(f"training for {epochs} epochs and exporting to {out}"):
+        final = run_train_final(store, name=name, trial=trial, epochs=epochs, out_dir=out)
+    stdout.print(f"trial {final.trial} of {final.experiment}, retrained for {epochs} epochs")
+    stdout.print("test: " + ", ".join(f"{k} = {v:.6g}" for k, v in final.test_metrics.items()))
+    for path in final.files:
+        stdout.print(str(path), markup=False, highlight=False, soft_wrap=True)
+
+
+NamesOption = Annotated[
+    list[str] | None,
+    typer.Option("--name", help="Experiment to include; repeat it (default: all)."),
+]
+
+
+@app.command()
+def report(
+    store: StoreOption = Path("runs.db"),
+    name: NamesOption = None,
+    output: Annotated[Path, typer.Option("-o", "--output", help="HTML file to write.")] = Path(
+        "report.html"
+    ),
+) -> None:
+    """Write a self-contained HTML report (interactive plots) on stored experiments."""
+    path = write_report(store, output, names=name or ())
+    stdout.print(f"report written to {path}", markup=False, highlight=False, soft_wrap=True)
+
+
+@app.command(name="export-trajectories")
+def export_trajectories_command(
+    store: StoreOption = Path("runs.db"),
+    name: NamesOption = None,
+    output: Annotated[
+        Path, typer.Option("-o", "--output", help="A .csv or .parquet file to write.")
+    ] = Path("trajectories.csv"),
+) -> None:
+    """Export every trial as RL steps (state, action, reward, costs), one row per decision."""
+    rows = export_trajectories(store, output, names=name or ())
+    stdout.print(f"{rows} steps written to {output}", markup=False, highlight=False, soft_wrap=True)
+
+
+@app.command()
+def compare(
+    out: Annotated[Path, typer.Option(help="Folder for summary.csv, curves.csv, curves.html.")],
+    benchmark: Annotated[str, typer.Option(help="Tabular benchmark, e.g. nbg:cora.")] = "nbg:cora",
+    strategies: Annotated[
+        str, typer.Option(help="Comma-separated strategies (default: all registered).")
+    ] = ",".join(STRATEGIES),
+    seeds: Annotated[int, typer.Option(min=1, help="Seeds 0..N-1 for every strategy.")] = 20,
+    budget: Annotated[int, typer.Option(min=1, help="Distinct architectures per run.")] = 100,
+    workers: Annotated[int, typer.Option(min=1, help="Processes running searches at once.")] = 1,
+    as_json: Annotated[bool, typer.Option("--json", help="Print only the JSON summary.")] = False,
+) -> None:
+    """Compare strategies over many seeds on a tabular benchmark: regrets, speed, anytime curves."""
+    names = [name.strip() for name in strategies.split(",") if name.strip()]
+    bar = Progress(
+        TextColumn(f"comparing on {benchmark}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    )
+    task = bar.add_task("runs", total=None)
+
+    def on_run(run: Run, done: int, total: int) -> None:
+        # started at the first finished run, so that a bad argument prints only its error line
+        if not bar.live.is_started:
+            bar.start()
+        bar.update(task, completed=done, total=total)
+
+    try:
+        result = run_compare(benchmark, names, seeds, budget, workers=workers, on_run=on_run)
+    finally:
+        if bar.live.is_started:
+            bar.stop()
+    files = write_outputs(result, out)
+    if as_json:
+        sys.stdout.write(json.dumps(result.to_json(), indent=1) + "\n")
+        return
+    table = Table(title=f"{result.benchmark}: {seeds} seeds, {budget} distinct queries each")
+    table.add_column("strategy")
+    table.add_column("validation regret", justify="right")
+    table.add_column("test regret", justify="right")
+    table.add_column("queries to top 1 % (median)", justify="right")
+    for name, summary in result.results.items():
+        table.add_row(
+            name,
+            f"{summary.regret_mean:.4f} ± {summary.regret_std:.4f}",
+            f"{summary.test_regret_mean:.4f} ± {summary.test_regret_std:.4f}",
+            f"{summary.queries_to_top1pct:g}",
+        )
+    stdout.print(table)
+    stdout.print(f"never reaching the top 1 % counts as {budget + 1} queries")
+    for path in files:
+        stdout.print(str(path), markup=False, highlight=False, soft_wrap=True)
+
+
 def _best_first(trial: StoredTrial) -> tuple[int, float, int]:
     return (trial.reward is None, -(trial.reward or 0.0), trial.number)
 
@@ -187,13 +376,14 @@ class _progress:
         self.best: float | None = None
 
     def __enter__(self):
-        self.bar.start()
-        return self.update
+        return self.update  # the bar starts at the first trial, once all input has been checked
 
     def __exit__(self, *exc: object) -> None:
-        self.bar.stop()
+        if self.bar.live.is_started:
+            self.bar.stop()
 
     def update(self, trial: Trial, done: int, budget: int) -> None:
+        self.bar.start()  # no-op once started
         if trial.reward is not None and (self.best is None or trial.reward > self.best):
             self.best = trial.reward
         best = "-" if self.best is None else f"{self.best:.4g}"

@@ -43,7 +43,7 @@ def search(
     space: SearchSpace,
     evaluate: Evaluator,
     strategy: str | Strategy = "evolution",
-    metric: str = "accuracy",
+    metric: str | Objective = "accuracy",
     budget: int = 100,
     seed: int = 0,
     store: str | Path | Store | None = None,
@@ -57,6 +57,9 @@ def search(
 ) -> SearchResult:
     """Search ``space`` for the architecture that maximizes (or minimizes) ``metric``.
 
+    ``metric`` is a metric name, or an Objective (which then also gives the direction and any
+    cost constraints).
+
     ``evaluate`` is any callable from an Architecture to a mapping of metric values. ``strategy``
     is a registered name (see ``rlnas list``) or a Strategy instance. With a ``store`` (a SQLite
     path or an open Store) every trial and a strategy checkpoint are saved as they happen under
@@ -65,24 +68,26 @@ def search(
     """
     if budget < 1:
         raise UserError(f"the budget must be at least 1 architecture, got {budget}")
-    objective = Objective(metric, direction)
+    objective = metric if isinstance(metric, Objective) else Objective(metric, direction)
     if isinstance(strategy, str):
         strategy = make_strategy(strategy, space, seed=seed, options=dict(strategy_options or {}))
     opened = Store(store) if isinstance(store, str | Path) else store
-    experiment = None
-    if opened is not None:
-        experiment_config = {
-            "space": space.name,
-            "strategy": strategy.name,
-            "metric": metric,
-            "direction": direction,
-            "budget": budget,
-            "strategy_options": dict(strategy_options or {}),
-            **dict(config or {}),
-        }
-        experiment_name = name or opened.unique_name(f"{strategy.name}-{space.name}-seed{seed}")
-        experiment = opened.create_experiment(experiment_name, experiment_config, seed)
-    try:
+    try:  # an opened store is closed even when the experiment cannot be created
+        experiment = None
+        if opened is not None:
+            experiment_config = {
+                "space": space.name,
+                "strategy": strategy.name,
+                "metric": objective.metric,
+                "direction": objective.direction,
+                "constraints": [str(constraint) for constraint in objective.constraints],
+                "budget": budget,
+                "strategy_options": dict(strategy_options or {}),
+                **dict(config or {}),
+            }
+            base = f"{strategy.name}-{space.name}-seed{seed}"
+            experiment_name = name or opened.unique_name(base)
+            experiment = opened.create_experiment(experiment_name, experiment_config, seed)
         return _run(
             strategy, evaluate, objective, budget, opened, experiment, on_trial, max_repeats
         )
@@ -119,7 +124,12 @@ def _run(
                 trials.append(trial)
                 strategy.tell(architecture, trial)
                 if store is not None and experiment is not None:
-                    store.record_trial(experiment, trial, {"strategy": strategy.state_dict()})
+                    store.record_trial(
+                        experiment,
+                        trial,
+                        checkpoint={"strategy": strategy.state_dict()},
+                        diagnostics=strategy.diagnostics(),
+                    )
                 if on_trial is not None:
                     on_trial(trial, len(trials), budget)
             if repeats_in_a_row >= max_repeats:
@@ -144,6 +154,7 @@ def evaluate_trial(
     """Evaluate one architecture; any failure becomes a failed Trial that says why."""
     started = time.time()
     clock = time.perf_counter()
+    metrics: dict[str, float] = {}
     try:
         raw = evaluate(architecture)
         metrics = {str(k): float(v) for k, v in raw.items()}

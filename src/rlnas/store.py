@@ -41,6 +41,7 @@ CREATE TABLE IF NOT EXISTS trials (
     error TEXT,
     started_at REAL NOT NULL,
     duration_s REAL NOT NULL,
+    diagnostics TEXT,
     PRIMARY KEY (experiment_id, number)
 );
 CREATE TABLE IF NOT EXISTS checkpoints (
@@ -76,6 +77,7 @@ class StoredTrial:
     error: str | None
     started_at: float
     duration_s: float
+    diagnostics: Mapping[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -100,13 +102,31 @@ class Store:
             raise StoreError(f"store {self.path} is a directory, not a SQLite file")
         if not self.path.parent.is_dir():
             raise StoreError(f"the folder of store {self.path} does not exist")
+        self._connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
         try:
-            self._connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            self._connection.execute("PRAGMA journal_mode=WAL")
-            self._connection.execute("PRAGMA foreign_keys=ON")
-            self._connection.executescript(SCHEMA)
+            self._open()
         except sqlite3.DatabaseError as error:
+            self._connection.close()
             raise StoreError(f"store {self.path} is not an rlnas SQLite store ({error})") from None
+        except StoreError:
+            self._connection.close()
+            raise
+
+    def _open(self) -> None:
+        """Check the file before writing anything to it, then create or upgrade the schema."""
+        db = self._connection
+        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if tables and "experiments" not in tables:
+            raise StoreError(
+                f"store {self.path} is a SQLite file of another program "
+                f"(tables: {', '.join(sorted(tables))}); give rlnas a file of its own"
+            )
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA foreign_keys=ON")
+        db.executescript(SCHEMA)
+        columns = {row[1] for row in db.execute("PRAGMA table_info(trials)")}
+        if "diagnostics" not in columns:  # a store written before diagnostics were kept
+            db.execute("ALTER TABLE trials ADD COLUMN diagnostics TEXT")
 
     def close(self) -> None:
         self._connection.close()
@@ -178,14 +198,21 @@ class Store:
 
     # --- trials and checkpoints ------------------------------------------------------------------
     def record_trial(
-        self, experiment: Experiment, trial: Trial, checkpoint: Mapping[str, Any] | None = None
+        self,
+        experiment: Experiment,
+        trial: Trial,
+        checkpoint: Mapping[str, Any] | None = None,
+        diagnostics: Mapping[str, Any] | None = None,
     ) -> None:
-        """Write a trial and, in the same transaction, the checkpoint taken after it."""
+        """Write a trial and, in the same transaction, the checkpoint taken after it.
+
+        ``diagnostics`` is what the strategy reported of itself after learning from this trial.
+        """
         blob = _serialize(checkpoint) if checkpoint is not None else None
         now = time.time()
         with self._transaction() as db:
             db.execute(
-                "INSERT INTO trials VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO trials VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     experiment.id,
                     trial.number,
@@ -197,6 +224,7 @@ class Store:
                     trial.error,
                     trial.started_at,
                     trial.duration_s,
+                    json.dumps(dict(diagnostics)) if diagnostics else None,
                 ),
             )
             if blob is not None:
@@ -210,12 +238,12 @@ class Store:
         """The experiment's trials in the order they were evaluated."""
         rows = self._connection.execute(
             "SELECT number, key, architecture, metrics, reward, status, error, started_at, "
-            "duration_s FROM trials WHERE experiment_id = ? ORDER BY number",
+            "duration_s, diagnostics FROM trials WHERE experiment_id = ? ORDER BY number",
             (experiment.id,),
         ).fetchall()
         return [
-            StoredTrial(n, k, json.loads(a), json.loads(m), r, s, e, t, d)
-            for n, k, a, m, r, s, e, t, d in rows
+            StoredTrial(n, k, json.loads(a), json.loads(m), r, s, e, t, d, json.loads(g or "null"))
+            for n, k, a, m, r, s, e, t, d, g in rows
         ]
 
     def checkpoint(self, experiment: Experiment) -> tuple[int, dict[str, Any]] | None:

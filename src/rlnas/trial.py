@@ -38,6 +38,7 @@ class Trial:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "metrics", MappingProxyType(dict(self.metrics)))
+        object.__setattr__(self, "status", Status(self.status))  # "failed" works as well
         if self.reward is not None and not math.isfinite(self.reward):
             raise ValueError(f"a trial's reward must be finite, got {self.reward}")
 

@@ -50,7 +50,7 @@ def read_table(path: Path) -> dict[str, dict[str, float]]:
                 raise UserError(f"{path}: a JSON table maps architecture keys to metric objects")
             rows = raw.items()
         elif path.suffix == ".csv":
-            with path.open(newline="") as handle:
+            with path.open(newline="", encoding="utf-8-sig") as handle:  # sig: Excel's BOM
                 records = list(csv.DictReader(handle))
             if not records or "key" not in records[0]:
                 raise UserError(f"{path}: a CSV table needs a header with a 'key' column")
@@ -58,7 +58,7 @@ def read_table(path: Path) -> dict[str, dict[str, float]]:
         else:
             raise UserError(f"{path}: a table is a .json or .csv file")
         return {str(key): {m: float(v) for m, v in metrics.items()} for key, metrics in rows}
-    except (ValueError, TypeError, AttributeError, json.JSONDecodeError) as error:
+    except (ValueError, TypeError, AttributeError, csv.Error) as error:
         raise UserError(f"{path}: not a table of numeric metrics ({error})") from None
 
 

@@ -9,6 +9,7 @@ forbidden instead of proposing it and being refused.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -37,17 +38,22 @@ class Choice:
     allowed: Callable[[Choices], Iterable[Option]] | None = None
 
     def __post_init__(self) -> None:
-        options = tuple(self.options)
-        object.__setattr__(self, "options", options)
         if not self.name or not isinstance(self.name, str):
             raise UserError("a Choice needs a non-empty string name")
-        if not options:
+        if not tuple(self.options):
             raise UserError(f"decision {self.name!r} has no options")
-        for option in options:
+        for option in self.options:
             if not isinstance(option, str | int | float | bool):
                 raise UserError(
                     f"decision {self.name!r}: option {option!r} is not a str, int, float or bool"
                 )
+            if isinstance(option, float) and not math.isfinite(option):
+                raise UserError(
+                    f"decision {self.name!r}: option {option!r} is not finite (JSON cannot hold it)"
+                )
+        # subclasses (numpy.float64, a str enum) become the plain type that JSON gives back
+        options = tuple(_plain(option) for option in self.options)
+        object.__setattr__(self, "options", options)
         if len(set(map(_typed, options))) != len(options):
             raise UserError(f"decision {self.name!r} lists an option twice")
 
@@ -222,6 +228,12 @@ class SearchSpace:
             raise InvalidArchitecture(
                 f"expected {len(self.choices)} option indices, got {len(indices)}"
             )
+        for choice, index in zip(self.choices, indices):
+            if not 0 <= int(index) < len(choice.options):
+                last = len(choice.options) - 1
+                raise InvalidArchitecture(
+                    f"decision {choice.name!r}: index {index} is outside 0..{last}"
+                )
         return self.architecture(
             {choice.name: choice.options[int(i)] for choice, i in zip(self.choices, indices)}
         )
@@ -257,8 +269,18 @@ class SearchSpace:
         return json.dumps([choices[name] for name in self.names], separators=(",", ":"))
 
 
+def _plain(option: Option) -> Option:
+    for kind in (bool, int, float, str):
+        if isinstance(option, kind):
+            return kind(option)
+    return option
+
+
 def _typed(option: Option) -> tuple[str, Option]:
     """Options compared with their type, so that 1, 1.0 and True stay distinct."""
+    for kind in (bool, int, float, str):
+        if isinstance(option, kind):
+            return (kind.__name__, option)
     return (type(option).__name__, option)
 
 

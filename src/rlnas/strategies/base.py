@@ -34,6 +34,17 @@ class Strategy(ABC):
     def tell(self, architecture: Architecture, trial: Trial) -> None:
         """Learn from the result of evaluating ``architecture``."""
 
+    def diagnostics(self) -> dict[str, Any]:
+        """What the controller believes now, for reports; JSON-serializable, stored per trial.
+
+        Every key is optional; reports draw the ones present:
+        ``entropy`` {decision: nats}, ``probabilities`` {decision: [p per option]} (along the
+        greedy path), ``q_values`` {decision: [q per option]} (greedy path), ``baseline`` and
+        ``value`` (floats), ``epsilon`` (float), ``model_error`` (|predicted - true| reward of the
+        latest evaluation) and ``predicted`` (float). Strategies that learn nothing return {}.
+        """
+        return {}
+
     def state_dict(self) -> dict[str, Any]:
         """Everything needed to continue exactly where this strategy stands (RNG included)."""
         return {"rng": self.rng.bit_generator.state}

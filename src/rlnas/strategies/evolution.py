@@ -63,15 +63,18 @@ class RegularizedEvolution(Strategy):
             return parent
         position = mutable[int(self.rng.integers(len(mutable)))]
         made: dict[str, Option] = {n: parent.choices[n] for n in names[:position]}
-        current = parent.choices[names[position]]
-        others = [o for o in self.space.open_options(made) if o != current]
+        current = _typed(parent.choices[names[position]])
+        others = [o for o in self.space.open_options(made) if _typed(o) != current]
         made[names[position]] = others[int(self.rng.integers(len(others)))]
         for name in names[position + 1 :]:
             open_ = self.space.open_options(made)
             if not open_:  # the change leaves no way to finish: try another mutation
                 return self.mutate(parent)
             keep = parent.choices[name]
-            made[name] = keep if keep in open_ else open_[int(self.rng.integers(len(open_)))]
+            if _typed(keep) in map(_typed, open_):
+                made[name] = keep
+            else:
+                made[name] = open_[int(self.rng.integers(len(open_)))]
         return self.space.architecture(made)
 
     def state_dict(self) -> dict[str, Any]:
@@ -83,3 +86,8 @@ class RegularizedEvolution(Strategy):
         self.population = deque(
             (self.space.architecture(choices), reward) for choices, reward in state["population"]
         )
+
+
+def _typed(option: Option) -> tuple[type, Option]:
+    """Options compare with their type: 1, 1.0 and True are three different options."""
+    return (type(option), option)

@@ -16,6 +16,12 @@ from rlnas.strategies.base import Strategy
 STRATEGIES: dict[str, str] = {
     "random": "rlnas.strategies.random_search:RandomSearch",
     "evolution": "rlnas.strategies.evolution:RegularizedEvolution",
+    "reinforce": "rlnas.strategies.reinforce:REINFORCE",
+    "ppo": "rlnas.strategies.ppo:PPO",
+    "actor-critic": "rlnas.strategies.actor_critic:ActorCritic",
+    "q-learning": "rlnas.strategies.q_learning:QLearning",
+    "sarsa": "rlnas.strategies.sarsa:SARSA",
+    "mcts": "rlnas.strategies.mcts:MCTS",
 }
 
 

@@ -33,14 +33,19 @@ class RewardShaper:
         """The raw reward a failed trial stands for: below the worst seen by one spread."""
         if not self.seen:
             return 0.0
-        return self.seen[0] - max(self.std(), 1e-3)
+        spread = self.std()
+        return self.seen[0] - (spread if spread > 0 else 1e-3)
 
     def __call__(self, trial: Trial) -> float:
-        """The shaped reward of ``trial``; a complete trial also updates the running statistics."""
+        """The shaped reward of ``trial``; a new complete trial also updates the statistics.
+
+        A repeat told from the cache does not count again, or an architecture a policy keeps
+        drawing would lower its own rank.
+        """
         raw = trial.reward
         if raw is None:
             raw = self.failure_reward()
-        else:
+        elif not trial.cached:
             bisect.insort(self.seen, raw)
             self.total += raw
             self.total_squares += raw * raw
@@ -51,13 +56,16 @@ class RewardShaper:
             return raw if self.mode == "raw" else 0.0
         if self.mode == "rank":
             return bisect.bisect_left(self.seen, raw) / max(len(self.seen) - 1, 1)
-        return (raw - self.mean()) / max(self.std(), 1e-8)
+        spread = self.std()
+        if spread <= 0:  # all rewards seen are equal: only the sign of the difference is known
+            return math.copysign(1.0, raw - self.mean()) if raw != self.mean() else 0.0
+        return (raw - self.mean()) / spread
 
     def mean(self) -> float:
         return self.total / len(self.seen) if self.seen else 0.0
 
     def std(self) -> float:
-        if len(self.seen) < 2:
+        if len(self.seen) < 2 or self.seen[0] == self.seen[-1]:
             return 0.0
         variance = self.total_squares / len(self.seen) - self.mean() ** 2
         return math.sqrt(max(variance, 0.0))

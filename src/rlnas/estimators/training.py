@@ -1,0 +1,256 @@
+"""Full-training evaluation: build the architecture's network, train it, score it on validation.
+
+Every call is seeded (initialization, dropout and batch order) inside a forked torch random state,
+so the same architecture and seed give the same metrics and the caller's global state is left as
+it was. Hard limits on params or FLOPs reject an architecture before any training.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+import time
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
+
+from rlnas.errors import UserError
+from rlnas.rewards import BEFORE_TRAINING, Constraint
+from rlnas.space import Architecture, SearchSpace
+from rlnas.space.models import build_model, model_space
+from rlnas.tasks import Task
+
+VALIDATION_BATCH = 512
+"""Validation rows per forward pass: bounds the memory that large images take."""
+
+
+class Diverged(ArithmeticError):
+    """The training loss became NaN or infinite."""
+
+
+class BuildError(RuntimeError):
+    """The space cannot build a working network from the architecture."""
+
+
+class TrainingEvaluator:
+    """Train ``architecture``'s network on ``task``'s training rows; return validation metrics.
+
+    The metrics are the task's metric (``accuracy``, ``roc_auc`` with ``accuracy`` for binary
+    tasks, or ``mse`` in the target's units) at the best validation epoch, ``params``, ``flops``
+    (of one example's forward pass), ``latency_ms`` (median CPU time of one example's forward
+    pass), ``epochs`` run and ``train_time_s``. ``data_fraction`` trains on a fixed, seeded
+    subset of the training rows; ``patience`` stops after that many epochs without a better
+    validation score. Training runs on ``threads`` CPU threads, restored afterwards.
+    """
+
+    def __init__(
+        self,
+        task: Task,
+        space: str = "chain-cnn",
+        epochs: int = 10,
+        data_fraction: float = 1.0,
+        batch_size: int = 64,
+        lr: float = 3e-3,
+        weight_decay: float = 0.0,
+        patience: int | None = None,
+        seed: int = 0,
+        threads: int = 1,
+        time_limit_s: float | None = None,
+        constraints: Sequence[Constraint] = (),
+        latency_repeats: int = 10,
+    ) -> None:
+        if epochs < 1:
+            raise UserError(f"epochs must be at least 1, got {epochs}")
+        if not 0 < data_fraction <= 1:
+            raise UserError(f"the data fraction must be in (0, 1], got {data_fraction}")
+        if batch_size < 1 or threads < 1:
+            raise UserError("the batch size and the number of threads must be at least 1")
+        if patience is not None and patience < 1:
+            raise UserError(f"patience must be at least 1 epoch, got {patience}")
+        self.task = task
+        self.space = space
+        self.epochs = epochs
+        self.data_fraction = data_fraction
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.patience = patience
+        self.seed = seed
+        self.threads = threads
+        self.time_limit_s = time_limit_s
+        self.constraints = tuple(constraints)
+        self.latency_repeats = latency_repeats
+
+    def search_space(self) -> SearchSpace:
+        """The SearchSpace of ``space`` for this task's input shape."""
+        return model_space(self.space, self.task.input_shape)
+
+    def __call__(self, architecture: Architecture) -> dict[str, float]:
+        return self.train(architecture)[1]
+
+    def train(self, architecture: Architecture) -> tuple[nn.Module, dict[str, float]]:
+        """Build, check, train and measure ``architecture``: the trained model and its metrics."""
+        threads = torch.get_num_threads()
+        torch.set_num_threads(self.threads)
+        try:
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(self.seed)
+                return self._evaluate(architecture)
+        finally:
+            torch.set_num_threads(threads)
+
+    def _evaluate(self, architecture: Architecture) -> tuple[nn.Module, dict[str, float]]:
+        task = self.task
+        try:
+            model = build_model(self.space, architecture, task.input_shape, task.n_outputs)
+            # counting FLOPs runs one forward pass: a network that cannot run fails here
+            flops = count_flops(model, task.X_train[:1])
+        except (KeyError, ValueError, TypeError, RuntimeError) as error:
+            choices = dict(getattr(architecture, "choices", architecture))
+            raise BuildError(
+                f"space {self.space} cannot build a working network for inputs shaped "
+                f"{task.input_shape} from {choices}: {type(error).__name__}: {error}"
+            ) from error
+        costs = {"params": float(sum(p.numel() for p in model.parameters())), "flops": float(flops)}
+        for constraint in self.constraints:
+            if constraint.cost in BEFORE_TRAINING:
+                constraint.check(costs)
+        started = time.perf_counter()
+        score, epochs = self._train(model, started)
+        train_time_s = time.perf_counter() - started
+        latency_ms = measure_latency_ms(model, task.X_val[:1], self.latency_repeats)
+        metrics = {
+            **score,
+            **costs,
+            "latency_ms": latency_ms,
+            "epochs": float(epochs),
+            "train_time_s": train_time_s,
+        }
+        return model, metrics
+
+    def _train(self, model: nn.Module, started: float) -> tuple[dict[str, float], int]:
+        """Train with Adam; return the best validation scores and the number of epochs run."""
+        task = self.task
+        X, y = self._training_rows()
+        if task.kind == "regression":
+            y = (y - task.target_mean) / task.target_std
+        generator = torch.Generator().manual_seed(self.seed)
+        optimizer = torch.optim.Adam(model.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+        best: dict[str, float] | None = None
+        since_best = 0
+        epoch = 0
+        for epoch in range(1, self.epochs + 1):
+            model.train()
+            order = torch.randperm(len(X), generator=generator)
+            for start in range(0, len(X), self.batch_size):
+                batch = order[start : start + self.batch_size]
+                if len(batch) < 2 and len(X) > 1:
+                    continue  # batch norm cannot train on a single example
+                loss = self._loss(model(X[batch]), y[batch])
+                if not torch.isfinite(loss):
+                    raise Diverged(
+                        f"training loss became {loss.item()} in epoch {epoch}; "
+                        f"try a lower learning rate than {self.lr:g}"
+                    )
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                self._check_time(started, epoch)
+            score = self.validate(model)
+            if best is None or _improves(score[task.metric], best[task.metric], task.direction):
+                best, since_best = score, 0
+            else:
+                since_best += 1
+                if self.patience is not None and since_best >= self.patience:
+                    break
+        assert best is not None
+        return best, epoch
+
+    def validate(self, model: nn.Module) -> dict[str, float]:
+        """The task's metrics of ``model`` on the validation rows."""
+        task = self.task
+        model.eval()
+        with torch.inference_mode():
+            outputs = torch.cat([model(rows) for rows in task.X_val.split(VALIDATION_BATCH)])
+        if not torch.isfinite(outputs).all():
+            raise Diverged("the model's validation outputs are NaN or infinite")
+        return score_outputs(task, outputs, task.y_val)
+
+    def _loss(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        if self.task.kind == "regression":
+            return nn.functional.mse_loss(outputs.squeeze(-1), targets)
+        return nn.functional.cross_entropy(outputs, targets)
+
+    def _training_rows(self) -> tuple[torch.Tensor, torch.Tensor]:
+        X, y = self.task.X_train, self.task.y_train
+        if self.data_fraction >= 1:
+            return X, y
+        count = max(2, round(self.data_fraction * len(X)))
+        rows = np.sort(np.random.default_rng(self.seed).permutation(len(X))[:count])
+        return X[rows], y[rows]
+
+    def _check_time(self, started: float, epoch: int) -> None:
+        if self.time_limit_s is not None and time.perf_counter() - started > self.time_limit_s:
+            raise TimeoutError(
+                f"training took longer than the time limit of {self.time_limit_s:g} s "
+                f"(in epoch {epoch} of {self.epochs})"
+            )
+
+
+def score_outputs(task: Task, outputs: torch.Tensor, targets: torch.Tensor) -> dict[str, float]:
+    """Accuracy, ROC AUC (binary) or mse in the target's units, from a model's raw outputs."""
+    if task.kind == "regression":
+        predictions = outputs.squeeze(-1) * task.target_std + task.target_mean
+        return {"mse": float(((predictions - targets) ** 2).mean())}
+    scores = {"accuracy": float((outputs.argmax(dim=-1) == targets).float().mean())}
+    if task.kind == "binary":
+        scores["roc_auc"] = roc_auc(outputs[:, 1] - outputs[:, 0], targets)
+    return scores
+
+
+def roc_auc(scores: torch.Tensor, labels: torch.Tensor) -> float:
+    """Area under the ROC curve: the chance that a positive outranks a negative (ties: half)."""
+    from scipy.stats import rankdata
+
+    ranks = rankdata(scores.double().numpy())
+    positive = labels.numpy() == 1
+    n_positive, n_negative = int(positive.sum()), int((~positive).sum())
+    if n_positive == 0 or n_negative == 0:
+        return math.nan
+    return float(
+        (ranks[positive].sum() - n_positive * (n_positive + 1) / 2) / (n_positive * n_negative)
+    )
+
+
+def count_flops(model: nn.Module, example: torch.Tensor) -> int:
+    """Floating-point operations of one forward pass on ``example`` (a batch of one)."""
+    training = model.training
+    model.eval()
+    try:
+        with torch.inference_mode(), FlopCounterMode(display=False) as counter:
+            model(example)
+    finally:
+        model.train(training)
+    return int(counter.get_total_flops())
+
+
+def measure_latency_ms(model: nn.Module, example: torch.Tensor, repeats: int = 10) -> float:
+    """Median CPU time of one forward pass on ``example``, in milliseconds, after a warm-up."""
+    model.eval()
+    timings = []
+    with torch.inference_mode():
+        model(example)
+        for _ in range(max(1, repeats)):
+            start = time.perf_counter()
+            model(example)
+            timings.append(time.perf_counter() - start)
+    return 1000 * statistics.median(timings)
+
+
+def _improves(value: float, best: float, direction: str) -> bool:
+    if math.isnan(best):
+        return not math.isnan(value)
+    return value > best if direction == "maximize" else value < best

@@ -1,0 +1,156 @@
+"""Final training: retrain a searched architecture on training + validation rows, test, export.
+
+The search scored each architecture on the validation rows; once one is chosen, those rows are
+better spent on training. The test rows, untouched until now, give the honest estimate that goes
+into ``metrics.json`` beside the exported model.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from rlnas.errors import StoreError, UserError
+from rlnas.estimators.training import TrainingEvaluator, score_outputs
+from rlnas.export.files import ExportedModel, export_model
+from rlnas.space.models import build_model
+from rlnas.store import Store, StoredTrial
+from rlnas.tasks import Task, load_task
+
+METRICS = "metrics.json"
+EXAMPLE_ROWS = 8
+"""Rows of the test split that every exported format is run on and compared with PyTorch."""
+
+# Settings of the search's training that the final training reuses when the experiment has them.
+_TRAINING_SETTINGS = ("batch_size", "lr", "weight_decay")
+
+
+@dataclass(frozen=True)
+class FinalModel:
+    """A retrained architecture: which trial it came from, its test metrics and exported files."""
+
+    experiment: str
+    trial: int
+    architecture: Mapping[str, Any]
+    test_metrics: Mapping[str, float]
+    exported: ExportedModel
+
+    @property
+    def files(self) -> tuple[Path, ...]:
+        return (*self.exported.files, self.exported.directory / METRICS)
+
+
+def train_final(
+    store_path: str | Path,
+    name: str | None = None,
+    trial: int | None = None,
+    epochs: int = 20,
+    out_dir: str | Path = "final",
+    *,
+    threads: int = 1,
+) -> FinalModel:
+    """Retrain the best complete trial (or trial number ``trial``) of experiment ``name`` (default:
+    the latest) for ``epochs`` on its task's training and validation rows, seeded with the
+    experiment's seed; score it on the test rows and export it with ``metrics.json`` to
+    ``out_dir``."""
+    path = Path(store_path)
+    if not path.is_file():
+        raise StoreError(f"store {path} does not exist")
+    with Store(path) as store:
+        experiment = store.experiment(name)
+        trials = store.trials(experiment)
+    config = experiment.config
+    if "task" not in config:
+        searched = config.get("benchmark", config.get("space", "a benchmark"))
+        raise UserError(
+            f"train-final needs an experiment searched with --task; {experiment.name!r} "
+            f"searched {searched}"
+        )
+    chosen = _chosen_trial(trials, trial, experiment.name)
+    task = load_task(config["task"], target=config.get("target"), kind=config.get("kind"))
+    settings = {key: config[key] for key in _TRAINING_SETTINGS if key in config}
+    started = time.perf_counter()
+    model = _retrain(task, config["space"], chosen, epochs, experiment.seed, threads, settings)
+    train_time_s = time.perf_counter() - started
+    model.eval()
+    with torch.inference_mode():
+        test_metrics = score_outputs(task, model(task.X_test), task.y_test)
+    exported = export_model(model, task.X_test[:EXAMPLE_ROWS], chosen.architecture, Path(out_dir))
+    report = {
+        "experiment": experiment.name,
+        "trial": chosen.number,
+        "task": config["task"],
+        "space": config["space"],
+        "architecture": dict(chosen.architecture),
+        "seed": experiment.seed,
+        "epochs": epochs,
+        "training": settings,
+        "train_time_s": train_time_s,
+        "test": test_metrics,
+        "search_validation": dict(chosen.metrics),
+        "export_max_abs_difference": dict(exported.differences),
+        # The model reads standardized features and, for regression, predicts the standardized
+        # target: prediction = output * target_std + target_mean.
+        "target_mean": task.target_mean,
+        "target_std": task.target_std,
+        "classes": list(task.classes),
+    }
+    (exported.directory / METRICS).write_text(json.dumps(report, indent=1) + "\n")
+    return FinalModel(experiment.name, chosen.number, chosen.architecture, test_metrics, exported)
+
+
+def _chosen_trial(trials: list[StoredTrial], number: int | None, experiment: str) -> StoredTrial:
+    """Trial ``number``, or the complete trial with the highest reward (the earliest on a tie)."""
+    complete = [trial for trial in trials if trial.reward is not None]
+    if number is None:
+        if not complete:
+            raise UserError(f"experiment {experiment!r} has no complete trial to train")
+        return max(complete, key=lambda trial: (trial.reward, -trial.number))
+    for trial in trials:
+        if trial.number == number:
+            if trial.reward is None:
+                raise UserError(
+                    f"trial {number} of {experiment!r} failed ({trial.error}); "
+                    "choose a complete one"
+                )
+            return trial
+    numbers = f"0 to {len(trials) - 1}" if trials else "none: it has no trials"
+    raise UserError(f"experiment {experiment!r} has no trial {number} (trials: {numbers})")
+
+
+def _retrain(
+    task: Task,
+    space: str,
+    trial: StoredTrial,
+    epochs: int,
+    seed: int,
+    threads: int,
+    settings: Mapping[str, Any],
+) -> torch.nn.Module:
+    """Build and train the trial's network on training + validation rows with the search's loop.
+
+    The evaluator trains on its task's training rows, so it gets a task whose training rows are
+    both splits; it still scores each epoch on the validation rows, which the caller ignores.
+    """
+    merged = replace(
+        task,
+        X_train=torch.cat([task.X_train, task.X_val]),
+        y_train=torch.cat([task.y_train, task.y_val]),
+    )
+    trainer = TrainingEvaluator(merged, space=space, epochs=epochs, seed=seed, **settings)
+    previous_threads = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            model = build_model(space, trial.architecture, task.input_shape, task.n_outputs)
+            trainer._train(model, time.perf_counter())
+    finally:
+        torch.set_num_threads(previous_threads)
+    return model

@@ -1,0 +1,172 @@
+"""``rlnas report``: one self-contained HTML file about stored experiments.
+
+plotly.js is inlined, so the file opens offline and can be mailed around. Sections: the
+experiments, the search trajectory, the best architectures (table and drawing), the controllers'
+diagnostics when strategies reported any, and a Pareto front for every cost metric that trials
+report (params, flops, latency_ms, latency) — drawn whenever such a metric exists, constrained
+run or not, since the trade-off is worth seeing either way.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Sequence
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from rlnas.errors import UserError
+from rlnas.report.drawing import architecture_svg
+from rlnas.report.runs import COST_METRICS, Run, load_runs
+
+PLOT_CONFIG = '{"responsive": true, "displaylogo": false}'
+STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1200px; color: #222; }
+h1 { margin-bottom: 0.2rem; } h2 { border-bottom: 1px solid #ddd; padding-bottom: 0.3rem; }
+table { border-collapse: collapse; margin: 0.5rem 0 1rem; font-size: 0.9rem; }
+th, td { border: 1px solid #ddd; padding: 0.25rem 0.5rem; text-align: left; }
+th { background: #f4f6f9; } td.number { text-align: right; font-variant-numeric: tabular-nums; }
+.note { color: #666; } .plot { margin: 1rem 0; } svg.architecture { max-width: 100%; }
+"""
+
+
+def write_report(
+    store: str | Path, output: str | Path, names: Sequence[str] = (), top: int = 10
+) -> Path:
+    """Write the report on the experiments ``names`` (all when empty) of ``store`` to ``output``."""
+    output = Path(output)
+    if not output.parent.is_dir():
+        raise UserError(f"the folder of {output} does not exist; create it or choose another -o")
+    runs = load_runs(store, names)
+    output.write_text(render_report(runs, title=f"rlnas report: {Path(store).name}", top=top))
+    return output
+
+
+def render_report(runs: Sequence[Run], title: str = "rlnas report", top: int = 10) -> str:
+    """The HTML text of the report on ``runs``."""
+    try:
+        from plotly.offline import get_plotlyjs
+
+        from rlnas.report import figures
+    except ImportError:
+        raise UserError(
+            "the HTML report needs plotly: pip install 'rlnas[report]' (or pip install plotly)"
+        ) from None
+    page = _Page(figures.to_script_json)
+    page.add(f"<h1>{escape(title)}</h1>")
+    generated = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    page.add(f'<p class="note">{len(runs)} experiment(s), generated {generated}.</p>')
+    page.add("<h2>Experiments</h2>" + _experiments_table(runs))
+
+    page.add("<h2>Search trajectory</h2>")
+    page.plot(figures.trajectory_by_trial(runs))
+    page.plot(figures.incumbent_by_time(runs))
+
+    page.add(f"<h2>Best architectures</h2><p class='note'>The {top} best trials of each.</p>")
+    for run in runs:
+        page.add(f"<h3>{escape(run.name)}</h3>")
+        best = run.best(top)
+        if not best:
+            page.add('<p class="note">No trial completed.</p>')
+            continue
+        page.add(architecture_svg(best[0].architecture, run.space_name))
+        page.add(_best_table(run, best))
+
+    page.add("<h2>Controller diagnostics</h2>")
+    shown = False
+    for run in runs:
+        plots = figures.diagnostics(run)
+        if plots:
+            shown = True
+            page.add(f"<h3>{escape(run.name)}</h3>")
+            for figure in plots:
+                page.plot(figure)
+    if not shown:
+        page.add(
+            '<p class="note">No strategy reported diagnostics (random search and evolution '
+            "train no controller).</p>"
+        )
+
+    costs = [c for c in COST_METRICS if any(c in run.costs() for run in runs)]
+    if costs:
+        page.add(
+            "<h2>Pareto front</h2><p class='note'>The searched metric against each cost the "
+            "trials report; the line joins the trials no other trial beats on both.</p>"
+        )
+        for cost in costs:
+            page.plot(figures.pareto(runs, cost))
+    return page.html(title, get_plotlyjs())
+
+
+class _Page:
+    """Collects the body's HTML and the plots, numbered in the order they are added."""
+
+    def __init__(self, to_json: Any) -> None:
+        self.parts: list[str] = []
+        self.to_json = to_json
+        self.plots = 0
+
+    def add(self, html: str) -> None:
+        self.parts.append(html)
+
+    def plot(self, figure: Any) -> None:
+        self.plots += 1
+        div = f"plot-{self.plots}"
+        self.parts.append(
+            f'<div class="plot" id="{div}"></div><script>(function () {{'
+            f" var figure = {self.to_json(figure)};"
+            f' Plotly.newPlot("{div}", figure.data, figure.layout, {PLOT_CONFIG}); }})();</script>'
+        )
+
+    def html(self, title: str, plotly_js: str) -> str:
+        if "</script" in plotly_js.lower():
+            raise RuntimeError("plotly.js holds '</script' and cannot be inlined as it is")
+        return (
+            '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+            f"<title>{escape(title)}</title><style>{STYLE}</style>"
+            f'<script type="text/javascript">{plotly_js}</script></head><body>'
+            + "\n".join(self.parts)
+            + "</body></html>\n"
+        )
+
+
+def _experiments_table(runs: Sequence[Run]) -> str:
+    rows = []
+    for run in runs:
+        config = run.experiment.config
+        best = run.best(1)
+        cells = [
+            escape(run.name),
+            escape(str(config.get("strategy", ""))),
+            escape(run.space_name),
+            escape(f"{run.metric} ({run.direction})"),
+            escape(run.experiment.status),
+            str(len(run.trials)),
+            str(len(run.trials) - len(run.complete)),
+            f"{best[0].reward:.6g}" if best else "–",
+        ]
+        rows.append("<tr>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>")
+    head = ("experiment", "strategy", "space", "metric", "status", "trials", "failed", "best")
+    return _table(head, rows)
+
+
+def _best_table(run: Run, best: Sequence[Any]) -> str:
+    decisions = list(dict.fromkeys(name for trial in best for name in trial.architecture))
+    metrics = list(dict.fromkeys(name for trial in best for name in trial.metrics))
+    rows = []
+    for rank, trial in enumerate(best, start=1):
+        cells = [f"<td class='number'>{rank}</td>", f"<td class='number'>{trial.number}</td>"]
+        cells += [f"<td>{escape(str(trial.architecture.get(d, '')))}</td>" for d in decisions]
+        cells += [
+            f"<td class='number'>{trial.metrics[m]:.6g}</td>" if m in trial.metrics else "<td></td>"
+            for m in metrics
+        ]
+        cells.append(f"<td class='number'>{trial.reward:.6g}</td>")
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    head = ("rank", "trial", *decisions, *metrics, "reward")
+    return _table([escape(str(name)) for name in head], rows)
+
+
+def _table(head: Sequence[str], rows: Sequence[str]) -> str:
+    header = "".join(f"<th>{cell}</th>" for cell in head)
+    return f"<table><thead><tr>{header}</tr></thead><tbody>{''.join(rows)}</tbody></table>"

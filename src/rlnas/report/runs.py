@@ -1,0 +1,105 @@
+"""Stored experiments as the report sees them: the experiment, its trials, and their incumbents."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from rlnas.errors import StoreError
+from rlnas.store import Experiment, Store, StoredTrial
+
+COST_METRICS = ("params", "flops", "latency_ms", "latency")
+"""Metrics that measure what an architecture costs; the report draws a Pareto front per cost."""
+
+
+@dataclass(frozen=True)
+class Run:
+    """One experiment and its trials in the order they were evaluated."""
+
+    experiment: Experiment
+    trials: tuple[StoredTrial, ...]
+
+    @property
+    def name(self) -> str:
+        return self.experiment.name
+
+    @property
+    def metric(self) -> str:
+        return str(self.experiment.config.get("metric", "reward"))
+
+    @property
+    def direction(self) -> str:
+        return str(self.experiment.config.get("direction", "maximize"))
+
+    @property
+    def space_name(self) -> str:
+        return str(self.experiment.config.get("space", ""))
+
+    @property
+    def complete(self) -> list[StoredTrial]:
+        return [trial for trial in self.trials if trial.reward is not None]
+
+    def best(self, top: int) -> list[StoredTrial]:
+        """The ``top`` complete trials, highest reward first (the earlier one wins a tie)."""
+        return sorted(self.complete, key=lambda trial: (-(trial.reward or 0.0), trial.number))[:top]
+
+    def incumbents(self) -> list[tuple[StoredTrial, float]]:
+        """Each complete trial with the best reward seen up to and including it."""
+        best = None
+        points = []
+        for trial in self.complete:
+            best = trial.reward if best is None else max(best, trial.reward or best)
+            points.append((trial, best))
+        return points
+
+    @cached_property
+    def started_at(self) -> float:
+        """When the first trial started (0 for an experiment without trials)."""
+        return min((trial.started_at for trial in self.trials), default=0.0)
+
+    def elapsed_s(self, trial: StoredTrial) -> float:
+        """Seconds from the start of the first trial to the end of ``trial``."""
+        return trial.started_at + trial.duration_s - self.started_at
+
+    def diagnostics(self) -> list[tuple[int, Mapping[str, Any]]]:
+        """(trial number, diagnostics) for every trial whose strategy reported any."""
+        return [(trial.number, trial.diagnostics) for trial in self.trials if trial.diagnostics]
+
+    def costs(self) -> list[str]:
+        """The cost metrics that at least one complete trial reports."""
+        return [c for c in COST_METRICS if any(c in trial.metrics for trial in self.complete)]
+
+    def option_names(self, decision: str, count: int) -> list[str]:
+        """Names of a decision's options in the space's order, for labelling per-option plots.
+
+        The experiment config may list them (``decisions``: {name: [options]}); NAS-Bench-Graph
+        spaces are rebuilt from their name; otherwise the options are numbered.
+        """
+        listed = self.experiment.config.get("decisions", {})
+        if isinstance(listed, Mapping) and len(listed.get(decision, ())) == count:
+            return [str(option) for option in listed[decision]]
+        if self.space_name.startswith("nbg:"):
+            from rlnas.space.nas_bench_graph import LINKS, operations
+
+            options = LINKS if decision == "link" else operations(self.space_name[4:])
+            if len(options) == count:
+                return list(options)
+        return [f"option {index}" for index in range(count)]
+
+
+def load_runs(store: str | Path, names: Sequence[str] = ()) -> list[Run]:
+    """The experiments called ``names`` (all of them, oldest first, when none is given)."""
+    path = Path(store)
+    if not path.is_file():
+        raise StoreError(f"store {path} does not exist; run `rlnas search --store {path}` first")
+    with Store(path) as opened:
+        if names:
+            experiments = [opened.experiment(name) for name in dict.fromkeys(names)]
+        else:
+            experiments = opened.experiments()
+        if not experiments:
+            raise StoreError(f"store {path} holds no experiment yet; run `rlnas search` first")
+        return [Run(experiment, tuple(opened.trials(experiment))) for experiment in experiments]

@@ -1,0 +1,108 @@
+"""A macro chain CNN for images: a few layers in a row, each with its operation, width and skip.
+
+Each layer picks an operation (3x3 or 5x5 convolution, depthwise-separable 3x3 convolution,
+2x2 max-pool, or identity), an output width when it convolves, and whether a residual connection
+goes around it. Global average pooling and a linear layer follow. Identity layers drop out of the
+canonical key, so a network and its copies padded with identity layers are evaluated once.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+
+from torch import nn
+
+from rlnas.space.blocks import Residual
+from rlnas.space.core import Architecture, Choice, Choices, Rule, SearchSpace
+
+NAME = "chain-cnn"
+INPUT_RANK = 3
+"""Inputs are (channels, height, width)."""
+LAYERS = 4
+OPERATIONS = ("conv3x3", "conv5x5", "sepconv3x3", "maxpool", "identity")
+CONVOLUTIONS = ("conv3x3", "conv5x5", "sepconv3x3")
+WIDTHS = (16, 32, 64)
+
+
+def space(input_shape: Sequence[int]) -> SearchSpace:
+    """The space for images of ``input_shape``: max-pool is open while the image is 2x2 or more."""
+    smallest_side = min(input_shape[1:])
+
+    def operations(earlier: Choices) -> tuple[str, ...]:
+        pools = sum(1 for k in range(LAYERS) if earlier.get(f"op{k}") == "maxpool")
+        if smallest_side >> pools >= 2:
+            return OPERATIONS
+        return tuple(op for op in OPERATIONS if op != "maxpool")
+
+    decisions = []
+    for k in range(LAYERS):
+        decisions += [
+            Choice(f"op{k}", OPERATIONS, allowed=operations),
+            Choice(f"width{k}", ("none", *WIDTHS), allowed=_if_convolution(k, WIDTHS, ("none",))),
+            Choice(f"skip{k}", (False, True), allowed=_if_convolution(k, (False, True), (False,))),
+        ]
+    convolves = Rule(
+        check=lambda c: any(c[f"op{k}"] in CONVOLUTIONS for k in range(LAYERS)),
+        message="at least one layer must be a convolution",
+        needs=tuple(f"op{k}" for k in range(LAYERS)),
+    )
+    return SearchSpace(decisions, rules=[convolves], canonical_key=canonical_key, name=NAME)
+
+
+def canonical_key(choices: Choices) -> str:
+    """The layers that compute something, in order: identity layers change nothing."""
+    layers = [
+        [choices[f"op{k}"], choices[f"width{k}"], choices[f"skip{k}"]]
+        for k in range(LAYERS)
+        if choices[f"op{k}"] != "identity"
+    ]
+    return json.dumps(layers, separators=(",", ":"))
+
+
+def build(
+    architecture: Architecture | Mapping, input_shape: Sequence[int], n_outputs: int
+) -> nn.Module:
+    """The network of ``architecture`` for inputs of ``input_shape`` with ``n_outputs`` outputs."""
+    choices = getattr(architecture, "choices", architecture)
+    channels = int(input_shape[0])
+    layers: list[nn.Module] = []
+    for k in range(LAYERS):
+        op = choices[f"op{k}"]
+        if op == "maxpool":
+            layers.append(nn.MaxPool2d(2))
+        elif op in CONVOLUTIONS:
+            width = int(choices[f"width{k}"])
+            body = nn.Sequential(
+                *_convolution(op, channels, width), nn.BatchNorm2d(width), nn.ReLU()
+            )
+            if choices[f"skip{k}"]:
+                shortcut = None
+                if width != channels:
+                    shortcut = nn.Sequential(
+                        nn.Conv2d(channels, width, 1, bias=False), nn.BatchNorm2d(width)
+                    )
+                body = Residual(body, shortcut)
+            layers.append(body)
+            channels = width
+    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(channels, n_outputs)]
+    return nn.Sequential(*layers)
+
+
+def _convolution(op: str, channels: int, width: int) -> list[nn.Module]:
+    if op == "sepconv3x3":
+        return [
+            nn.Conv2d(channels, channels, 3, padding=1, groups=channels, bias=False),
+            nn.Conv2d(channels, width, 1, bias=False),
+        ]
+    size = 3 if op == "conv3x3" else 5
+    return [nn.Conv2d(channels, width, size, padding=size // 2, bias=False)]
+
+
+def _if_convolution(k: int, when_conv: tuple, otherwise: tuple):
+    """An ``allowed`` function: ``when_conv`` if layer k convolves, else ``otherwise``."""
+
+    def allowed(earlier: Choices) -> tuple:
+        return when_conv if earlier[f"op{k}"] in CONVOLUTIONS else otherwise
+
+    return allowed

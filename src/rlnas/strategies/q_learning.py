@@ -1,0 +1,121 @@
+"""Tabular Q-learning over the decision sequence with experience replay (MetaQNN, Baker 2017).
+
+Data: each told architecture is an episode, one decision per step, with its (shaped) reward at the
+last step only; distinct architectures also enter a replay buffer of (architecture, raw reward).
+Update: the episode's transitions are backed up last decision first, the last one towards the
+reward and every earlier one towards ``discount * max_a' Q(s', a')`` (off-policy); then
+``replay`` episodes drawn from the buffer are backed up the same way, their rewards re-shaped
+under today's statistics. Acting: epsilon-greedy over the open options, epsilon following
+MetaQNN's schedule (``EpsilonSchedule``) in the number of distinct architectures told.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rlnas.controllers.q_table import EpsilonSchedule, QTable
+from rlnas.space import Architecture, SearchSpace
+from rlnas.strategies.base import Strategy
+from rlnas.strategies.reward_shaping import RewardShaper, ShapingMode
+from rlnas.trial import Trial
+
+
+class QLearning(Strategy):
+    """MetaQNN-style Q-learning.
+
+    Defaults were chosen on NAS-Bench-Graph at a budget of 100 (see RESULTS.md). MetaQNN used a
+    learning rate of 0.01 over thousands of models and replayed 100 past models per step; with
+    ~100 architectures a much larger ``learning_rate`` is needed for Q to move at all (0.3 beat
+    0.01, 0.1, 0.5 and 1; replaying 20 beat 0, 50 and 100).
+    ``discount`` is 1 as in the paper (only the terminal reward counts). ``initial_q`` is where
+    every unvisited Q starts: 0.5 is the middle of the ``rank``-shaped rewards (MetaQNN: 0.5, the
+    middle of accuracies). ``epsilon_length``, ``explore_fraction``, ``final_epsilon`` and
+    ``epsilon_steps`` define the schedule (see ``EpsilonSchedule``); set ``epsilon_length`` to the
+    budget: past it the greedy walk mostly repeats known architectures. ``replay`` is how many
+    past episodes are replayed after each result.
+    """
+
+    name = "q-learning"
+
+    def __init__(
+        self,
+        space: SearchSpace,
+        seed: int = 0,
+        learning_rate: float = 0.3,
+        discount: float = 1.0,
+        initial_q: float = 0.5,
+        epsilon_length: int = 100,
+        explore_fraction: float = 0.5,
+        final_epsilon: float = 0.1,
+        epsilon_steps: int = 9,
+        replay: int = 20,
+        reward_shaping: ShapingMode = "rank",
+    ) -> None:
+        super().__init__(space, seed)
+        if not 0.0 < learning_rate <= 1.0:
+            raise ValueError("learning_rate must lie in (0, 1]")
+        if replay < 0:
+            raise ValueError("replay must be at least 0")
+        self.learning_rate = learning_rate
+        self.discount = discount
+        self.replay = replay
+        self.schedule = EpsilonSchedule(
+            epsilon_length, explore_fraction, final_epsilon, epsilon_steps
+        )
+        self.table = QTable(space, initial_q)
+        self.shaper = RewardShaper(reward_shaping)
+        # distinct architectures told: (architecture, its actions, raw reward or None)
+        self.buffer: list[tuple[Architecture, list[int], float | None]] = []
+
+    def ask(self, n: int = 1) -> list[Architecture]:
+        epsilon = self.schedule(len(self.buffer))
+        return [self.table.rollout(epsilon, self.rng) for _ in range(n)]
+
+    def tell(self, architecture: Architecture, trial: Trial) -> None:
+        reward = self.shaper(trial)
+        if not trial.cached:  # a repeat is learned from again but not replayed twice
+            self.buffer.append((architecture, self.space.encode(architecture), trial.reward))
+        self.learn(self.space.encode(architecture), reward)
+        if self.replay and self.buffer:
+            size = min(self.replay, len(self.buffer))
+            for index in self.rng.choice(len(self.buffer), size, replace=False):
+                _, actions, raw = self.buffer[int(index)]
+                self.learn(actions, self.shaped(raw))
+
+    def shaped(self, raw: float | None) -> float:
+        """A stored raw reward under today's shaping; None (a failure) as the shaper rates it."""
+        return self.shaper.transform(self.shaper.failure_reward() if raw is None else raw)
+
+    def learn(self, actions: list[int], reward: float) -> None:
+        """Back up one episode, last decision first: to the reward, then to max-Q of the next."""
+        for step in reversed(range(len(actions))):
+            state, action = tuple(actions[:step]), actions[step]
+            if step == len(actions) - 1:
+                target = reward
+            else:
+                target = self.discount * self.table.best_value((*state, action))
+            self.table.update(state, action, target, self.learning_rate)
+
+    def diagnostics(self) -> dict[str, Any]:
+        return {
+            "epsilon": self.schedule(len(self.buffer)),
+            "q_values": self.table.greedy_path_values(),
+        }
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            **super().state_dict(),
+            "table": self.table.state_dict(),
+            "shaper": self.shaper.state_dict(),
+            "buffer": [(dict(arch.choices), reward) for arch, _, reward in self.buffer],
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        super().load_state_dict(state)
+        self.table.load_state_dict(state["table"])
+        self.shaper.load_state_dict(state["shaper"])
+        self.buffer = []
+        for choices, reward in state["buffer"]:
+            architecture = self.space.architecture(choices)
+            raw = None if reward is None else float(reward)
+            self.buffer.append((architecture, self.space.encode(architecture), raw))

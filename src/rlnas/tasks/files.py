@@ -1,0 +1,101 @@
+"""The user's own data: a CSV table with a target column, or an NPZ file with arrays X and y."""
+
+from __future__ import annotations
+
+import csv
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from rlnas.errors import UserError
+from rlnas.tasks.task import Kind, Task, make_task
+
+
+def csv_task(path: str | Path, target: str | None = None, kind: Kind | None = None) -> Task:
+    """A task from a CSV file: numeric feature columns and one target column.
+
+    The target is the column named ``target`` or else the last one. The first row is a header
+    when any of its cells is not a number; without a header, columns are named 0, 1, 2, ...
+    """
+    path = Path(path)
+    rows = _read_rows(path)
+    header = rows[0] if not all(_is_number(cell) for cell in rows[0]) else None
+    body = rows[1:] if header is not None else rows
+    names = header or [str(i) for i in range(len(rows[0]))]
+    if len(names) < 2:
+        raise UserError(f"{path}: needs at least one feature column and a target column")
+    if target is None:
+        column = len(names) - 1
+    elif target in names:
+        column = names.index(target)
+    else:
+        raise UserError(f"{path}: no column {target!r}; the columns are {', '.join(names)}")
+    for number, row in enumerate(body, start=2 if header else 1):
+        if len(row) != len(names):
+            raise UserError(f"{path}: line {number} has {len(row)} cells, expected {len(names)}")
+    features = np.empty((len(body), len(names) - 1))
+    feature_columns = [i for i in range(len(names)) if i != column]
+    for number, row in enumerate(body, start=2 if header else 1):
+        for position, i in enumerate(feature_columns):
+            try:
+                features[number - (2 if header else 1), position] = float(row[i])
+            except ValueError:
+                raise UserError(
+                    f"{path}: line {number}, column {names[i]!r}: {row[i]!r} is not a number "
+                    "(encode text features as numbers first)"
+                ) from None
+    labels = [row[column].strip() for row in body]
+    if any(label == "" for label in labels):
+        raise UserError(f"{path}: the target column {names[column]!r} has empty cells")
+    return make_task(f"csv:{path}", features, _parse_target(labels), kind)
+
+
+def npz_task(path: str | Path, kind: Kind | None = None) -> Task:
+    """A task from an NPZ file holding an array ``X`` (rows first, any shape) and a target ``y``."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"data file {path} does not exist")
+    try:
+        with np.load(path, allow_pickle=False) as arrays:
+            missing = [key for key in ("X", "y") if key not in arrays.files]
+            if missing:
+                found = ", ".join(arrays.files) or "none"
+                raise UserError(f"{path}: needs arrays named X and y; it has {found}")
+            X, y = arrays["X"], arrays["y"]
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as error:
+        raise UserError(f"{path}: not a readable NPZ file ({error})") from None
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y.reshape(-1)
+    return make_task(f"npz:{path}", X, y, kind)
+
+
+def _read_rows(path: Path) -> list[list[str]]:
+    if not path.is_file():
+        raise UserError(f"data file {path} does not exist")
+    try:
+        with path.open(newline="") as handle:
+            rows = [row for row in csv.reader(handle) if any(cell.strip() for cell in row)]
+    except (UnicodeDecodeError, csv.Error) as error:
+        raise UserError(f"{path}: not a readable CSV file ({error})") from None
+    if len(rows) < 2:
+        raise UserError(f"{path}: holds no data rows")
+    return rows
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
+
+
+def _parse_target(labels: list[str]) -> np.ndarray:
+    """Integers, else floats, else the labels as strings."""
+    for kind in (int, float):
+        try:
+            return np.array([kind(label) for label in labels])
+        except ValueError:
+            continue
+    return np.array(labels)

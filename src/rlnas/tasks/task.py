@@ -1,0 +1,214 @@
+"""A task: a data set with its fixed train / validation / test split, ready for training.
+
+Every task is split once, with a fixed seed (60/20/20, stratified for classification), and its
+features are standardized with statistics of the training rows only. The search trains on the
+training rows and scores on the validation rows; the test rows are kept for the final report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import torch
+
+from rlnas.errors import UserError
+
+Kind = Literal["classification", "binary", "regression"]
+KINDS: tuple[Kind, ...] = ("classification", "binary", "regression")
+SPLIT_SEED = 0
+MAX_CLASSES = 50
+"""An integer or string target with more distinct values than this is not a class label."""
+
+
+@dataclass(frozen=True, eq=False)
+class Task:
+    """A data set, its kind, and its split as float32 feature tensors.
+
+    Classification targets (``binary`` included) are int64 class indices into ``classes``, and a
+    model has one output per class. Regression targets are float32 in the data's own units; a model
+    has one output and is trained on the target standardized with ``target_mean`` and
+    ``target_std`` (training rows only). ``indices`` gives each split's rows of the source data.
+    """
+
+    name: str
+    kind: Kind
+    input_shape: tuple[int, ...]
+    n_outputs: int
+    X_train: torch.Tensor
+    y_train: torch.Tensor
+    X_val: torch.Tensor
+    y_val: torch.Tensor
+    X_test: torch.Tensor
+    y_test: torch.Tensor
+    indices: Mapping[str, np.ndarray] = field(default_factory=dict)
+    classes: tuple[str | int, ...] = ()
+    target_mean: float = 0.0
+    target_std: float = 1.0
+
+    def __post_init__(self) -> None:
+        # a plain dict (not a read-only proxy) keeps the task picklable for process pools
+        object.__setattr__(self, "indices", dict(self.indices))
+
+    @property
+    def metric(self) -> str:
+        """The validation metric a search on this task optimizes by default."""
+        return {"classification": "accuracy", "binary": "roc_auc", "regression": "mse"}[self.kind]
+
+    @property
+    def direction(self) -> Literal["maximize", "minimize"]:
+        return "minimize" if self.kind == "regression" else "maximize"
+
+    def __repr__(self) -> str:
+        sizes = "/".join(str(len(self.indices.get(s, ()))) for s in ("train", "val", "test"))
+        return f"Task({self.name!r}, {self.kind}, input {self.input_shape}, rows {sizes})"
+
+
+def make_task(
+    name: str,
+    X: np.ndarray,
+    y: np.ndarray,
+    kind: Kind | None = None,
+    seed: int = SPLIT_SEED,
+) -> Task:
+    """Check, split and standardize ``X`` (rows first, any feature shape) and target ``y``.
+
+    ``kind`` is inferred from ``y`` when not given: strings or integers with few distinct values
+    are class labels (``binary`` when there are two), anything else is a regression target.
+    """
+    X = np.asarray(X)
+    y = np.asarray(y)
+    if X.ndim < 2:
+        raise UserError(f"task {name}: the features need one row per example, got shape {X.shape}")
+    if len(X) != len(y) or y.ndim != 1:
+        raise UserError(
+            f"task {name}: {len(X)} feature rows but the target has shape {y.shape}; "
+            "give one target value per row"
+        )
+    if len(X) < 10:
+        raise UserError(f"task {name}: {len(X)} rows are too few to split; give at least 10")
+    try:
+        X = X.astype(np.float64)
+    except (TypeError, ValueError):
+        raise UserError(f"task {name}: the features are not all numeric") from None
+    if not np.isfinite(X).all():
+        row = int(np.argwhere(~np.isfinite(X))[0][0])
+        raise UserError(f"task {name}: the features hold NaN or infinite values (row {row})")
+    kind = kind or infer_kind(y)
+    if kind not in KINDS:
+        raise UserError(f"task {name}: kind {kind!r} is not one of {', '.join(KINDS)}")
+    if kind == "regression":
+        target, classes = _regression_target(name, y), ()
+    else:
+        target, classes = _class_target(name, y, kind)
+    train, val, test = split_indices(name, target, kind, seed)
+    X = _standardize(X, train)
+    if kind == "regression":
+        mean, std = float(target[train].mean()), float(target[train].std()) or 1.0
+        dtype, n_outputs = torch.float32, 1
+    else:
+        mean, std = 0.0, 1.0
+        dtype, n_outputs = torch.int64, len(classes)
+
+    def tensors(rows: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        features = torch.as_tensor(X[rows], dtype=torch.float32)
+        return features, torch.as_tensor(target[rows], dtype=dtype)
+
+    (X_train, y_train), (X_val, y_val), (X_test, y_test) = map(tensors, (train, val, test))
+    return Task(
+        name=name,
+        kind=kind,
+        input_shape=tuple(int(n) for n in X.shape[1:]),
+        n_outputs=n_outputs,
+        X_train=X_train,
+        y_train=y_train,
+        X_val=X_val,
+        y_val=y_val,
+        X_test=X_test,
+        y_test=y_test,
+        indices={"train": train, "val": val, "test": test},
+        classes=classes,
+        target_mean=mean,
+        target_std=std,
+    )
+
+
+def infer_kind(y: np.ndarray) -> Kind:
+    """Class labels (strings, or integers with few distinct values) or a regression target."""
+    y = np.asarray(y)
+    if y.dtype.kind == "O":
+        y = y.astype(str)
+    distinct = len(np.unique(y))
+    if y.dtype.kind in "USb" or (y.dtype.kind in "iu" and distinct <= MAX_CLASSES):
+        return "binary" if distinct == 2 else "classification"
+    return "regression"
+
+
+def split_indices(
+    name: str, target: np.ndarray, kind: Kind, seed: int = SPLIT_SEED
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Row indices of the 60/20/20 train / validation / test split, stratified for classes."""
+    from sklearn.model_selection import train_test_split
+
+    rows = np.arange(len(target))
+    stratify = None if kind == "regression" else target
+    try:
+        train, rest = train_test_split(rows, test_size=0.4, random_state=seed, stratify=stratify)
+        val, test = train_test_split(
+            rest,
+            test_size=0.5,
+            random_state=seed,
+            stratify=None if stratify is None else stratify[rest],
+        )
+    except ValueError as error:
+        raise UserError(f"task {name}: cannot split the data 60/20/20 by class ({error})") from None
+    return np.sort(train), np.sort(val), np.sort(test)
+
+
+def _class_target(name: str, y: np.ndarray, kind: Kind) -> tuple[np.ndarray, tuple]:
+    if y.dtype.kind == "f":
+        if not np.isfinite(y).all():
+            raise UserError(f"task {name}: the target holds NaN or infinite values")
+        if not np.equal(np.mod(y, 1), 0).all():
+            raise UserError(f"task {name}: a {kind} target needs class labels, not fractions")
+        y = y.astype(np.int64)
+    if y.dtype.kind == "O":
+        y = y.astype(str)
+    classes, target = np.unique(y, return_inverse=True)
+    if len(classes) < 2:
+        raise UserError(
+            f"task {name}: the target has one class only ({classes[0]!r}); need at least two"
+        )
+    if kind == "binary" and len(classes) != 2:
+        raise UserError(f"task {name}: a binary target needs 2 classes, found {len(classes)}")
+    counts = np.bincount(target)
+    if counts.min() < 3:
+        rare = classes[int(counts.argmin())]
+        raise UserError(
+            f"task {name}: class {rare!r} has {counts.min()} row(s); each class needs at least 3 "
+            "to appear in every split"
+        )
+    return target.astype(np.int64), tuple(c.item() for c in classes)
+
+
+def _regression_target(name: str, y: np.ndarray) -> np.ndarray:
+    try:
+        target = y.astype(np.float64)
+    except (TypeError, ValueError):
+        raise UserError(f"task {name}: a regression target must be numeric") from None
+    if not np.isfinite(target).all():
+        raise UserError(f"task {name}: the target holds NaN or infinite values")
+    if len(np.unique(target)) < 2:
+        raise UserError(f"task {name}: the target is constant; nothing to learn")
+    return target
+
+
+def _standardize(X: np.ndarray, train: np.ndarray) -> np.ndarray:
+    """Zero mean, unit variance from the training rows: per feature for flat inputs, per channel
+    (the first feature axis, over all positions) for images and sequences."""
+    axes = (0,) if X.ndim == 2 else (0, *range(2, X.ndim))
+    mean = X[train].mean(axis=axes, keepdims=True)
+    std = X[train].std(axis=axes, keepdims=True)
+    return (X - mean) / np.where(std > 0, std, 1.0)

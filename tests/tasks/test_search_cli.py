@@ -1,0 +1,63 @@
+"""``rlnas search --task``: trains, stores what train-final needs, fails in one line."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from rlnas.cli import app
+from rlnas.errors import UnknownName, UserError
+from rlnas.store import Store
+
+
+def test_task_search_stores_its_settings(tmp_path) -> None:
+    store = tmp_path / "runs.db"
+    args = ["search", "--task", "digits", "--space", "chain-cnn", "--strategy", "evolution"]
+    args += ["--budget", "3", "--epochs", "1", "--data-fraction", "0.2", "--store", str(store)]
+    args += ["--constraint", "params<=20000", "--name", "cnn"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    with Store(store) as opened:
+        experiment = opened.experiment("cnn")
+        trials = opened.trials(experiment)
+    config = experiment.config
+    assert (config["task"], config["space"], config["epochs"]) == ("digits", "chain-cnn", 1)
+    assert config["data_fraction"] == 0.2 and config["constraints"] == ["params<=20000"]
+    assert (config["metric"], config["direction"]) == ("accuracy", "maximize")
+    assert len(trials) == 3
+
+
+def test_regression_task_minimizes_mse_with_the_default_space(tmp_path) -> None:
+    args = ["search", "--task", "diabetes", "--budget", "2", "--epochs", "1"]
+    result = CliRunner().invoke(app, [*args, "--store", str(tmp_path / "r.db"), "--name", "d"])
+    assert result.exit_code == 0, result.output
+    with Store(tmp_path / "r.db") as opened:
+        config = opened.experiment("d").config
+    assert (config["space"], config["metric"], config["direction"]) == ("mlp", "mse", "minimize")
+
+
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        (["--task", "digits", "--benchmark", "nbg:cora"], UserError),
+        (["--task", "cifar"], UnknownName),
+        (["--task", "digits", "--space", "resnet"], UnknownName),
+        (["--task", "digits", "--constraint", "params<20"], UserError),
+        (["--benchmark", "nbg:cora", "--space", "mlp"], UserError),
+    ],
+)
+def test_bad_task_options_are_user_errors(tmp_path, args, error) -> None:
+    result = CliRunner().invoke(app, ["search", *args, "--store", str(tmp_path / "x.db")])
+    assert isinstance(result.exception, error)
+    assert not (tmp_path / "x.db").exists()
+
+
+def test_exclusive_options_print_one_line_and_exit_2() -> None:
+    code = "from rlnas.cli import main; main()"
+    args = ["search", "--task", "digits", "--benchmark", "nbg:cora"]
+    done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
+    assert done.returncode == 2
+    assert done.stderr.strip().count("\n") == 0 and "exclusive" in done.stderr
