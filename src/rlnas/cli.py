@@ -23,7 +23,7 @@ from rlnas.compare import Run, write_outputs
 from rlnas.compare import compare as run_compare
 from rlnas.errors import UserError
 from rlnas.estimators.tabular import BENCHMARK_NAMES, load_benchmark
-from rlnas.report import export_trajectories, write_report
+from rlnas.report import export_trajectories, make_logger, write_report
 from rlnas.search import search as run_search
 from rlnas.store import Store, StoredTrial
 from rlnas.strategies import STRATEGIES, make_strategy
@@ -111,6 +111,9 @@ def search(
     store: Annotated[Path | None, typer.Option(help="SQLite store (default runs.db).")] = None,
     name: Annotated[str | None, typer.Option(help="Experiment name (default: generated).")] = None,
     config: Annotated[Path | None, typer.Option(help="TOML file with these settings.")] = None,
+    log: Annotated[
+        str | None, typer.Option(help="Also log every trial to tensorboard or mlflow.")
+    ] = None,
 ) -> None:
     """Search a benchmark or a task's model space for its best architecture; store every trial."""
     overrides = {
@@ -134,7 +137,11 @@ def search(
         settings.strategy, search_space, seed=settings.seed, options=settings.strategy_options
     )
     title = f"{settings.strategy} on {context.get('task') or context.get('benchmark')}"
-    with _progress(title, settings.budget) as on_trial:
+    logs = settings.store.with_suffix(".logs")
+    with (
+        _progress(title, settings.budget) as progress,
+        make_logger(log, logs, experiment=settings.name or title, then=progress) as on_trial,
+    ):
         result = run_search(
             search_space,
             evaluate,
@@ -242,9 +249,14 @@ def show(
 
 @app.command(name="list")
 def list_names() -> None:
-    """List the strategies, search spaces and benchmarks rlnas knows."""
+    """List the strategies, benchmarks, tasks and model spaces rlnas knows."""
+    from rlnas.space.models import MODEL_SPACES
+    from rlnas.tasks import TASKS
+
     stdout.print("strategies: " + ", ".join(STRATEGIES))
     stdout.print("benchmarks: " + ", ".join(BENCHMARK_NAMES))
+    stdout.print("tasks: " + ", ".join(TASKS) + ", csv:PATH, npz:PATH")
+    stdout.print("spaces: " + ", ".join(MODEL_SPACES))
 
 
 @app.command(name="train-final")

@@ -19,7 +19,6 @@ import torch
 from rlnas.errors import StoreError, UserError
 from rlnas.estimators.training import TrainingEvaluator, score_outputs
 from rlnas.export.files import ExportedModel, export_model
-from rlnas.space.models import build_model
 from rlnas.store import Store, StoredTrial
 from rlnas.tasks import Task, load_task
 
@@ -143,14 +142,8 @@ def _retrain(
         X_train=torch.cat([task.X_train, task.X_val]),
         y_train=torch.cat([task.y_train, task.y_val]),
     )
-    trainer = TrainingEvaluator(merged, space=space, epochs=epochs, seed=seed, **settings)
-    previous_threads = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            model = build_model(space, trial.architecture, task.input_shape, task.n_outputs)
-            trainer._train(model, time.perf_counter())
-    finally:
-        torch.set_num_threads(previous_threads)
+    trainer = TrainingEvaluator(
+        merged, space=space, epochs=epochs, seed=seed, threads=threads, **settings
+    )
+    model, _ = trainer.train(trainer.search_space().architecture(trial.architecture))
     return model

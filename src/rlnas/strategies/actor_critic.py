@@ -13,19 +13,17 @@ Update: one Adam step over policy and critic (they share the LSTM), then the bat
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import torch
 
-from rlnas.controllers.lstm_policy import LSTMPolicy
 from rlnas.space import Architecture, SearchSpace
-from rlnas.strategies.base import Strategy
-from rlnas.strategies.reward_shaping import RewardShaper, ShapingMode
+from rlnas.strategies.policy_search import PolicySearch
+from rlnas.strategies.reward_shaping import ShapingMode
 from rlnas.trial import Trial
 
 
-class ActorCritic(Strategy):
+class ActorCritic(PolicySearch):
     """Actor-critic search (the A2C loss of Mnih et al., 2016, with one terminal reward).
 
     ``value_weight`` scales the critic's squared error against the policy loss (A2C: 0.5); a
@@ -51,33 +49,25 @@ class ActorCritic(Strategy):
         tanh_constant: float | None = 2.5,
         reward_shaping: ShapingMode = "rank",
     ) -> None:
-        super().__init__(space, seed)
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
-        self.learning_rate = learning_rate
+        super().__init__(
+            space,
+            seed,
+            learning_rate,
+            hidden_size,
+            temperature,
+            tanh_constant,
+            reward_shaping,
+            value_head=True,
+        )
         self.batch_size = batch_size
         self.value_weight = value_weight
         self.entropy_weight = entropy_weight
-        self.generator = torch.Generator().manual_seed(seed)
-        self.policy = LSTMPolicy(
-            space,
-            hidden_size=hidden_size,
-            temperature=temperature,
-            tanh_constant=tanh_constant,
-            value_head=True,
-            generator=self.generator,
-        )
-        self.optimizer = torch.optim.Adam(self.policy.parameters(), lr=learning_rate, foreach=True)
-        self.shaper = RewardShaper(reward_shaping)
         self.batch: list[tuple[Architecture, float]] = []
 
-    def ask(self, n: int = 1) -> list[Architecture]:
-        return [self.policy.sample(self.generator).architecture for _ in range(n)]
-
     def tell(self, architecture: Architecture, trial: Trial) -> None:
-        # a repeat from the cache is learned from again but does not count twice in the statistics
-        reward = self.shaper(trial)
-        self.batch.append((architecture, reward))
+        self.batch.append((architecture, self.shaper(trial)))
         if len(self.batch) >= self.batch_size:
             self._update()
 
@@ -91,29 +81,13 @@ class ActorCritic(Strategy):
         policy_loss = -(scored.step_log_probs * advantages).sum(dim=1).mean()
         value_loss = (rewards - values).pow(2).sum(dim=1).mean()
         entropy = scored.entropy.mean()
-        loss = policy_loss + self.value_weight * value_loss - self.entropy_weight * entropy
-        self.optimizer.zero_grad()
-        loss.backward()
-        self.optimizer.step()
+        self.step(policy_loss + self.value_weight * value_loss - self.entropy_weight * entropy)
         self.batch = []
 
-    def diagnostics(self) -> dict[str, Any]:
-        return self.policy.diagnostics()
-
     def state_dict(self) -> dict[str, Any]:
-        return {
-            **super().state_dict(),
-            "policy": {k: v.detach().clone() for k, v in self.policy.state_dict().items()},
-            "optimizer": copy.deepcopy(self.optimizer.state_dict()),
-            "generator": self.generator.get_state(),
-            "shaper": self.shaper.state_dict(),
-            "batch": [(dict(arch.choices), reward) for arch, reward in self.batch],
-        }
+        batch = [(dict(arch.choices), reward) for arch, reward in self.batch]
+        return {**super().state_dict(), "batch": batch}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         super().load_state_dict(state)
-        self.policy.load_state_dict(state["policy"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.generator.set_state(state["generator"])
-        self.shaper.load_state_dict(state["shaper"])
         self.batch = [(self.space.architecture(c), float(r)) for c, r in state["batch"]]

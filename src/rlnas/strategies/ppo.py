@@ -13,19 +13,17 @@ Update: ``epochs`` Adam steps over each full batch of ``batch_size`` architectur
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import torch
 
-from rlnas.controllers.lstm_policy import LSTMPolicy
 from rlnas.space import Architecture, SearchSpace
-from rlnas.strategies.base import Strategy
-from rlnas.strategies.reward_shaping import RewardShaper, ShapingMode
+from rlnas.strategies.policy_search import PolicySearch
+from rlnas.strategies.reward_shaping import ShapingMode
 from rlnas.trial import Trial
 
 
-class PPO(Strategy):
+class PPO(PolicySearch):
     """Clipped policy-gradient search with an LSTM controller.
 
     ``clip`` is PPO's epsilon (0.2 in the paper); each batch is reused for ``epochs`` steps,
@@ -54,27 +52,17 @@ class PPO(Strategy):
         tanh_constant: float | None = 2.5,
         reward_shaping: ShapingMode = "rank",
     ) -> None:
-        super().__init__(space, seed)
         if batch_size < 1 or epochs < 1:
             raise ValueError("batch_size and epochs must be at least 1")
-        self.learning_rate = learning_rate
+        super().__init__(
+            space, seed, learning_rate, hidden_size, temperature, tanh_constant, reward_shaping
+        )
         self.batch_size = batch_size
         self.epochs = epochs
         self.clip = clip
         self.baseline_decay = baseline_decay
         self.normalize_advantages = normalize_advantages
         self.entropy_weight = entropy_weight
-        self.generator = torch.Generator().manual_seed(seed)
-        self.policy = LSTMPolicy(
-            space,
-            hidden_size=hidden_size,
-            temperature=temperature,
-            tanh_constant=tanh_constant,
-            generator=self.generator,
-        )
-        self.optimizer = torch.optim.Adam(self.policy.parameters(), lr=learning_rate, foreach=True)
-        self.shaper = RewardShaper(reward_shaping)
-        self.baseline: float | None = None
         self.pending: dict[Architecture, float] = {}  # proposal -> log-prob when it was sampled
         self.batch: list[tuple[Architecture, float, float]] = []  # (arch, reward, old log-prob)
 
@@ -87,7 +75,6 @@ class PPO(Strategy):
         return proposals
 
     def tell(self, architecture: Architecture, trial: Trial) -> None:
-        # a repeat from the cache is learned from again but does not count twice in the statistics
         reward = self.shaper(trial)
         old_log_prob = self.pending.pop(architecture, None)
         if old_log_prob is None:
@@ -101,12 +88,7 @@ class PPO(Strategy):
         architectures = [architecture for architecture, _, _ in self.batch]
         rewards = torch.tensor([reward for _, reward, _ in self.batch])
         old_log_probs = torch.tensor([old for _, _, old in self.batch])
-        for reward in rewards.tolist():
-            if self.baseline is None:
-                self.baseline = reward
-            else:
-                self.baseline += (1 - self.baseline_decay) * (reward - self.baseline)
-        advantages = rewards - self.baseline
+        advantages = rewards - self.update_baseline(rewards.tolist(), self.baseline_decay)
         if self.normalize_advantages and len(self.batch) > 1:
             advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
         for _ in range(self.epochs):
@@ -114,37 +96,18 @@ class PPO(Strategy):
             ratio = torch.exp(scored.log_prob - old_log_probs)
             clipped = torch.clamp(ratio, 1 - self.clip, 1 + self.clip)
             surrogate = torch.minimum(ratio * advantages, clipped * advantages)
-            loss = -surrogate.mean() - self.entropy_weight * scored.entropy.mean()
-            self.optimizer.zero_grad()
-            loss.backward()
-            self.optimizer.step()
+            self.step(-surrogate.mean() - self.entropy_weight * scored.entropy.mean())
         self.batch = []
-
-    def diagnostics(self) -> dict[str, Any]:
-        diagnostics = self.policy.diagnostics()
-        if self.baseline is not None:
-            diagnostics["baseline"] = self.baseline
-        return diagnostics
 
     def state_dict(self) -> dict[str, Any]:
         return {
             **super().state_dict(),
-            "policy": {k: v.detach().clone() for k, v in self.policy.state_dict().items()},
-            "optimizer": copy.deepcopy(self.optimizer.state_dict()),
-            "generator": self.generator.get_state(),
-            "shaper": self.shaper.state_dict(),
-            "baseline": self.baseline,
             "pending": [(dict(arch.choices), old) for arch, old in self.pending.items()],
             "batch": [(dict(arch.choices), reward, old) for arch, reward, old in self.batch],
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         super().load_state_dict(state)
-        self.policy.load_state_dict(state["policy"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.generator.set_state(state["generator"])
-        self.shaper.load_state_dict(state["shaper"])
-        self.baseline = state["baseline"]
         self.pending = {self.space.architecture(c): float(old) for c, old in state["pending"]}
         self.batch = [
             (self.space.architecture(c), float(r), float(old)) for c, r, old in state["batch"]

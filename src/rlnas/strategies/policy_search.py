@@ -1,0 +1,94 @@
+"""What every strategy that trains the LSTM controller shares, so each algorithm file holds only
+its own data, loss and update: the policy, its Adam optimizer, the sampling generator, the reward
+shaper and an optional moving-average baseline, and saving and restoring all of them.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import torch
+
+from rlnas.controllers.lstm_policy import LSTMPolicy
+from rlnas.space import Architecture, SearchSpace
+from rlnas.strategies.base import Strategy
+from rlnas.strategies.reward_shaping import RewardShaper, ShapingMode
+
+
+class PolicySearch(Strategy):
+    """Base of ``REINFORCE``, ``PPO`` and ``ActorCritic``: an LSTM policy proposes architectures.
+
+    ``hidden_size`` is the LSTM width; ``temperature`` and ``tanh_constant`` shape the logits as
+    ``c * tanh(l / T)`` (ENAS: 5 and 2.5; None disables); ``reward_shaping`` puts raw rewards on
+    one scale (``RewardShaper``).
+    """
+
+    def __init__(
+        self,
+        space: SearchSpace,
+        seed: int,
+        learning_rate: float,
+        hidden_size: int,
+        temperature: float | None,
+        tanh_constant: float | None,
+        reward_shaping: ShapingMode,
+        value_head: bool = False,
+    ) -> None:
+        super().__init__(space, seed)
+        self.learning_rate = learning_rate
+        self.generator = torch.Generator().manual_seed(seed)
+        self.policy = LSTMPolicy(
+            space,
+            hidden_size=hidden_size,
+            temperature=temperature,
+            tanh_constant=tanh_constant,
+            value_head=value_head,
+            generator=self.generator,
+        )
+        self.optimizer = torch.optim.Adam(self.policy.parameters(), lr=learning_rate, foreach=True)
+        self.shaper = RewardShaper(reward_shaping)
+        self.baseline: float | None = None
+
+    def ask(self, n: int = 1) -> list[Architecture]:
+        return [self.policy.sample(self.generator).architecture for _ in range(n)]
+
+    def update_baseline(self, rewards: list[float], decay: float) -> float:
+        """Fold ``rewards`` into the exponential moving average of rewards and return it."""
+        for reward in rewards:
+            if self.baseline is None:
+                self.baseline = reward
+            else:
+                self.baseline += (1 - decay) * (reward - self.baseline)
+        assert self.baseline is not None
+        return self.baseline
+
+    def step(self, loss: torch.Tensor) -> None:
+        """One optimizer step on ``loss``."""
+        self.optimizer.zero_grad()
+        loss.backward()
+        self.optimizer.step()
+
+    def diagnostics(self) -> dict[str, Any]:
+        diagnostics = self.policy.diagnostics()
+        if self.baseline is not None:
+            diagnostics["baseline"] = self.baseline
+        return diagnostics
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            **super().state_dict(),
+            "policy": {k: v.detach().clone() for k, v in self.policy.state_dict().items()},
+            "optimizer": copy.deepcopy(self.optimizer.state_dict()),
+            "generator": self.generator.get_state(),
+            "shaper": self.shaper.state_dict(),
+            "baseline": self.baseline,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        super().load_state_dict(state)
+        self.policy.load_state_dict(state["policy"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.generator.set_state(state["generator"])
+        self.shaper.load_state_dict(state["shaper"])
+        self.baseline = state["baseline"]
