@@ -7,11 +7,10 @@ within its budget, repeats itself under the same seed, resumes exactly from ``st
 
 from __future__ import annotations
 
-import io
 import math
 
 import pytest
-import torch
+from strategy_helpers import round_trip
 
 import rlnas
 from rlnas.trial import Status, Trial
@@ -129,13 +128,6 @@ def test_same_seed_gives_identical_trials(name: str) -> None:
     assert run(3) == first
 
 
-def _through_the_store(state: dict) -> dict:
-    buffer = io.BytesIO()
-    torch.save(state, buffer)
-    buffer.seek(0)
-    return torch.load(buffer, weights_only=True)
-
-
 def _drive(strategy: rlnas.Strategy, steps: int, start: int) -> list[rlnas.Architecture]:
     proposals = []
     for number in range(start, start + steps):
@@ -150,7 +142,7 @@ def test_resumes_exactly_from_its_state_dict(name: str) -> None:
     space = toy_space()
     original = rlnas.make_strategy(name, space, seed=5)
     _drive(original, 15, start=0)
-    state = _through_the_store(original.state_dict())
+    state = round_trip(original.state_dict())
     resumed = rlnas.make_strategy(name, space, seed=5)
     resumed.load_state_dict(state)
     continued = _drive(original, 15, start=15)

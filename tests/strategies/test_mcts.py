@@ -3,12 +3,11 @@ resumes exactly, survives failures, runs through ``rlnas.search``."""
 
 from __future__ import annotations
 
-import io
 from dataclasses import replace
 
 import numpy as np
 import pytest
-import torch
+from strategy_helpers import round_trip
 
 import rlnas
 from rlnas.space import Architecture, Choice, SearchSpace
@@ -49,14 +48,6 @@ def run(strategy: rlnas.Strategy, reward, steps: int, start: int = 0) -> list[Ar
         strategy.tell(architecture, trial_of(number, architecture, reward, number % 7 == 6))
         asked.append(architecture)
     return asked
-
-
-def round_trip(state: dict) -> dict:
-    """What the store does: torch.save, then torch.load with weights_only=True."""
-    buffer = io.BytesIO()
-    torch.save(state, buffer)
-    buffer.seek(0)
-    return torch.load(buffer, weights_only=True)
 
 
 def evaluations_to_optimum(name: str, seed: int, limit: int = 128) -> int:

@@ -2,51 +2,17 @@
 
 from __future__ import annotations
 
-import io
 import json
 import math
 
 import pytest
 import torch
+from strategy_helpers import BEST, count_best, round_trip, run, toy_space, trial_of
 
 import rlnas
-from rlnas.space import Architecture, Choice, SearchSpace
 from rlnas.strategies import make_strategy
-from rlnas.trial import Status, Trial
 
 POLICY_STRATEGIES = ["reinforce", "ppo", "actor-critic"]
-BEST = "a"
-
-
-def toy_space() -> SearchSpace:
-    """Five decisions of four options; option 'a' is best at each, and 'd' is never allowed."""
-    return SearchSpace(
-        [
-            Choice(f"x{i}", ["a", "b", "c", "d"], allowed=lambda made: ["a", "b", "c"])
-            for i in range(5)
-        ]
-    )
-
-
-def count_best(architecture: Architecture) -> float:
-    return float(sum(option == BEST for option in architecture.choices.values()))
-
-
-def trial_of(number: int, architecture: Architecture, fail: bool = False) -> Trial:
-    if fail:
-        return Trial(number, architecture, {}, None, Status.FAILED, "boom")
-    reward = count_best(architecture)
-    return Trial(number, architecture, {"accuracy": reward}, reward)
-
-
-def run(strategy: rlnas.Strategy, steps: int, start: int = 0) -> list[Architecture]:
-    """Ask one, tell its reward, ``steps`` times; every fifth trial fails."""
-    asked = []
-    for number in range(start, start + steps):
-        (architecture,) = strategy.ask(1)
-        strategy.tell(architecture, trial_of(number, architecture, fail=number % 5 == 4))
-        asked.append(architecture)
-    return asked
 
 
 def best_option_probabilities(strategy) -> list[float]:
@@ -76,14 +42,6 @@ def test_forbidden_options_are_never_proposed(name: str) -> None:
     assert all(
         float(p[3]) == 0.0 for p in (strategy.policy.probabilities(["a"] * k) for k in (0, 3))
     )
-
-
-def round_trip(state: dict) -> dict:
-    """What the store does: torch.save, then torch.load with weights_only=True."""
-    buffer = io.BytesIO()
-    torch.save(state, buffer)
-    buffer.seek(0)
-    return torch.load(buffer, weights_only=True)
 
 
 @pytest.mark.parametrize("name", POLICY_STRATEGIES)
