@@ -257,3 +257,13 @@ def test_architecture_is_immutable_and_hashable() -> None:
     with pytest.raises(TypeError):
         architecture.choices["op1"] = "pool"  # type: ignore[index]
     assert hash(architecture) == hash(space.from_json(architecture.to_json()))
+
+
+def test_architectures_pickle_for_worker_processes() -> None:
+    import pickle
+
+    space = rlnas.SearchSpace([rlnas.Choice("a", [1, 2]), rlnas.Choice("b", ["x", "y"])])
+    architecture = space.architecture({"a": 2, "b": "y"})
+    copy = pickle.loads(pickle.dumps(architecture))
+    assert copy == architecture and copy.key == architecture.key
+    assert dict(copy.choices) == {"a": 2, "b": "y"}

@@ -103,6 +103,10 @@ class Architecture:
     def __repr__(self) -> str:
         return f"Architecture({dict(self.choices)!r})"
 
+    def __reduce__(self) -> tuple[type[Architecture], tuple[dict[str, Option], str]]:
+        """Pickle as plain data (the read-only view is not picklable), for worker processes."""
+        return (Architecture, (dict(self.choices), self.key))
+
     def to_json(self) -> str:
         """The choices as a JSON object, in decision order."""
         return json.dumps(dict(self.choices))
