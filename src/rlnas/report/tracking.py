@@ -95,6 +95,7 @@ class MlflowLogger(TrialLogger):
             raise UserError(
                 "logging to MLflow needs the mlflow package: pip install mlflow"
             ) from None
+        run_dir.mkdir(parents=True, exist_ok=True)
         self.client = MlflowClient(tracking_uri=f"sqlite:///{(run_dir / 'mlflow.db').resolve()}")
         found = self.client.get_experiment_by_name(experiment)
         experiment_id = found.experiment_id if found else self.client.create_experiment(experiment)
@@ -123,8 +124,8 @@ def make_logger(
         return TrialLogger(then)
     if backend not in BACKENDS:
         raise UserError(f"unknown logger {backend!r}; choose one of {', '.join(BACKENDS)}")
+    # each backend creates run_dir only once its package imports: bad input leaves no folder
     run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
     if backend == "tensorboard":
         return TensorBoardLogger(run_dir, then)
     return MlflowLogger(run_dir, experiment, then)

@@ -87,14 +87,18 @@ class QLearning(Strategy):
         return self.shaper.transform(self.shaper.failure_reward() if raw is None else raw)
 
     def learn(self, actions: list[int], reward: float) -> None:
-        """Back up one episode, last decision first: to the reward, then to max-Q of the next."""
+        """Back up one episode, last decision first: to the reward, then to the next value."""
         for step in reversed(range(len(actions))):
             state, action = tuple(actions[:step]), actions[step]
             if step == len(actions) - 1:
                 target = reward
             else:
-                target = self.discount * self.table.best_value((*state, action))
+                target = self.discount * self.next_value((*state, action), actions[step + 1])
             self.table.update(state, action, target, self.learning_rate)
+
+    def next_value(self, next_state: tuple[int, ...], next_action: int) -> float:
+        """Q-learning's off-policy target: the best action's value in the next state."""
+        return self.table.best_value(next_state)
 
     def diagnostics(self) -> dict[str, Any]:
         return {

@@ -17,12 +17,6 @@ class SARSA(QLearning):
 
     name = "sarsa"
 
-    def learn(self, actions: list[int], reward: float) -> None:
-        """Back up one episode, last decision first: to the reward, then to Q of the next action."""
-        for step in reversed(range(len(actions))):
-            state, action = tuple(actions[:step]), actions[step]
-            if step == len(actions) - 1:
-                target = reward
-            else:
-                target = self.discount * self.table.value((*state, action), actions[step + 1])
-            self.table.update(state, action, target, self.learning_rate)
+    def next_value(self, next_state: tuple[int, ...], next_action: int) -> float:
+        """SARSA's on-policy target: the value of the action the episode actually took next."""
+        return self.table.value(next_state, next_action)
