@@ -3,7 +3,7 @@
 For each dataset, strategy and seed one search runs to the largest budget; the smaller budgets
 are read off its first queries (a strategy never sees the budget, so that is the same run).
 Then the strategies' own cost (ask + tell, evaluation excluded) is timed over 1,000 queries.
-The section between the markers below in RESULTS.md is replaced; the rest of the file is kept.
+Its section of RESULTS.md (between its markers) is replaced; the rest of the file is kept.
 
     python benchmarks/tabular_strategies.py                 # the full run (see README.md)
     python benchmarks/tabular_strategies.py --quick         # a smoke test, under a minute
@@ -43,6 +43,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from results_file import write_section
 from rlnas.compare import Comparison, Run, run_strategy, score_run, worker_pool, write_outputs
 from rlnas.errors import InvalidArchitecture
 from rlnas.estimators import TabularBenchmark, load_benchmark
@@ -54,8 +55,7 @@ from rlnas.trial import Trial
 
 RL_STRATEGIES = ("reinforce", "ppo", "actor-critic", "q-learning", "sarsa", "mcts")
 TPE = "tpe"
-START = "<!-- tabular_strategies:start -->"
-END = "<!-- tabular_strategies:end -->"
+SECTION = "tabular_strategies"
 TARGET_BUDGET = 100
 Cost = tuple[float, int]
 OVERHEAD_LIMIT_MS = 5.0
@@ -340,19 +340,6 @@ def section(
     return "\n".join(lines)
 
 
-def write_section(path: Path, text: str) -> None:
-    """Replace this script's section of ``path`` (or add it), keeping everything else."""
-    block = f"{START}\n{text}\n{END}"
-    content = path.read_text() if path.exists() else "# Benchmark results\n"
-    if START in content and END in content:
-        before, rest = content.split(START, 1)
-        content = before + block + rest.split(END, 1)[1]
-    else:
-        content = content.rstrip("\n") + "\n\n" + block + "\n"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(content)
-
-
 # --- command line --------------------------------------------------------------------------------
 
 
@@ -404,7 +391,7 @@ def main(argv: list[str] | None = None) -> None:
         usage.ru_utime + usage.ru_stime
         for usage in map(resource.getrusage, (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
     )
-    write_section(args.out, section(comparisons, costs, args, seconds, cpu_seconds))
+    write_section(args.out, SECTION, section(comparisons, costs, args, seconds, cpu_seconds))
     if args.raw is not None:
         for (benchmark, budget), comparison in comparisons.items():
             write_outputs(comparison, args.raw / f"{benchmark.replace(':', '-')}-{budget}")

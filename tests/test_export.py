@@ -306,15 +306,69 @@ def test_train_final_retrains_tests_and_exports_the_best_trial(
     assert report["trial"] == best.number and report["epochs"] == 3 and report["seed"] == 3
     assert report["test"] == final.test_metrics
 
-    # The exported model scores the same on the test rows as train-final reported.
+    assert report["input"]["shape"] == ["batch", 13] and "raw" in report["input"]["features"]
+
+    # The exported model, fed the raw test rows, scores what train-final reported.
     task = load_task("wine")
     namespace: dict = {}
     exec((tmp_path / "final" / "model.py").read_text(), namespace)
     model = namespace["load"](tmp_path / "final" / "model.safetensors")
     with torch.no_grad():
-        predictions = model(task.X_test).argmax(dim=-1)
+        predictions = model(_raw_test_rows("wine")).argmax(dim=-1)
     accuracy = float((predictions == task.y_test).float().mean())
     assert accuracy == pytest.approx(final.test_metrics["accuracy"])
+
+
+def _raw_test_rows(task_name: str) -> torch.Tensor:
+    """The task's test rows as scikit-learn ships them, before any standardization."""
+    from sklearn import datasets
+
+    from rlnas.tasks import load_task
+
+    loader = {"wine": datasets.load_wine, "diabetes": datasets.load_diabetes}[task_name]
+    rows = load_task(task_name).indices["test"]
+    return torch.as_tensor(loader().data[rows], dtype=torch.float32)
+
+
+def _exported_outputs(directory: Path, inputs: torch.Tensor) -> dict[str, torch.Tensor]:
+    """The outputs of every exported format on ``inputs``."""
+    namespace: dict = {}
+    exec((directory / "model.py").read_text(), namespace)
+    standalone = namespace["load"](directory / "model.safetensors")
+    session = onnxruntime.InferenceSession(str(directory / "model.onnx"))
+    (onnx_output,) = session.run(None, {"input": inputs.numpy()})
+    with torch.no_grad():
+        return {
+            "source": standalone(inputs),
+            "torchscript": torch.jit.load(str(directory / "model.torchscript.pt"))(inputs),
+            "onnx": torch.from_numpy(onnx_output),
+        }
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated")
+@pytest.mark.parametrize("task_name", ["wine", "diabetes"])
+def test_the_exported_model_takes_raw_features(
+    task_name: str, wine_store: Path, tmp_path: Path
+) -> None:
+    from rlnas.export import train_final
+    from rlnas.tasks import load_task
+
+    store = wine_store if task_name == "wine" else _searched_store(tmp_path, task_name)
+    final = train_final(store, epochs=2, out_dir=tmp_path / "final")
+    task = load_task(task_name)
+    with torch.no_grad():
+        expected = final.model.network(task.X_test)  # as trained: standardized features
+    if task.kind == "regression":
+        expected = expected * task.target_std + task.target_mean
+    raw = _raw_test_rows(task_name)
+    assert not torch.allclose(raw, task.X_test, atol=0.5)  # the rows really are unscaled
+    for name, output in _exported_outputs(tmp_path / "final", raw).items():
+        assert torch.allclose(output, expected, rtol=1e-4, atol=1e-4), name
+        if task.kind == "regression":
+            mse = float(((output.squeeze(-1) - task.y_test) ** 2).mean())
+            assert mse == pytest.approx(final.test_metrics["mse"], rel=1e-4), name
+        else:
+            assert torch.equal(output.argmax(-1), expected.argmax(-1)), name
 
 
 def test_train_final_is_seeded_and_takes_a_chosen_trial(wine_store: Path, tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ Define a ``SearchSpace`` of ``Choice``s, write an evaluator (any callable from a
 from rlnas.errors import InvalidArchitecture, UserError
 from rlnas.rewards import Objective
 from rlnas.search import SearchResult, search
-from rlnas.space import Architecture, Choice, Rule, SearchSpace
+from rlnas.space import Architecture, Choice, Growth, Rule, SearchSpace
 from rlnas.store import Store
 from rlnas.strategies import STRATEGIES, Strategy, make_strategy
 from rlnas.trial import Status, Trial
@@ -16,6 +16,7 @@ __all__ = [
     "STRATEGIES",
     "Architecture",
     "Choice",
+    "Growth",
     "InvalidArchitecture",
     "Objective",
     "Rule",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import time
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -22,7 +23,7 @@ from rich.table import Table
 from rlnas.compare import Run, write_outputs
 from rlnas.compare import compare as run_compare
 from rlnas.errors import UserError
-from rlnas.estimators.tabular import BENCHMARK_NAMES, load_benchmark
+from rlnas.estimators.tabular import BENCHMARK_NAMES
 from rlnas.report import export_trajectories, make_logger, write_report
 from rlnas.search import search as run_search
 from rlnas.store import Store, StoredTrial
@@ -40,6 +41,19 @@ stdout = Console()
 
 StoreOption = Annotated[Path, typer.Option(help="SQLite experiment store.")]
 NameOption = Annotated[str | None, typer.Option(help="Experiment name (default: the latest).")]
+WorkersOption = Annotated[
+    int | None, typer.Option(help="Architectures evaluated at once (default 1).")
+]
+ExecutorOption = Annotated[
+    str | None,
+    typer.Option(help="serial, process or ray (default: serial for 1 worker, else process)."),
+]
+AddressOption = Annotated[
+    str | None, typer.Option(help="Ray cluster to join: auto or HOST:PORT (--executor ray).")
+]
+TimeoutOption = Annotated[
+    float | None, typer.Option(help="Fail a trial that runs longer than this many seconds.")
+]
 
 
 class SearchConfig(BaseModel):
@@ -58,6 +72,8 @@ class SearchConfig(BaseModel):
     data_fraction: float = Field(1.0, gt=0, le=1)
     constraints: list[str] = Field(default_factory=list)
     strategy: str = "evolution"
+    mode: Literal["one-shot", "progressive"] = "one-shot"
+    """progressive: each episode grows a network step by step, every step evaluated."""
     budget: int = Field(200, ge=1)
     seed: int = 0
     metric: str | None = None
@@ -65,6 +81,17 @@ class SearchConfig(BaseModel):
     name: str | None = None
     store: Path = Path("runs.db")
     strategy_options: dict[str, Any] = Field(default_factory=dict)
+    workers: int = Field(1, ge=1)
+    executor: Literal["serial", "process", "ray"] | None = None
+    address: str | None = None
+    """A Ray cluster to join (``auto`` or HOST:PORT); without it the ray executor starts one."""
+    trial_timeout: float | None = Field(None, gt=0)
+    estimator: Literal["full", "weight-sharing", "supernet", "predictor"] = "full"
+    """How a task's children are scored (see ``rlnas.estimators.registry``)."""
+    top_k: int = Field(5, ge=1)
+    """With the predictor: children truly evaluated of every 10 x top_k proposals."""
+    supernet_path: Path | None = None
+    supernet_steps: int = Field(1000, ge=1)
 
 
 def load_config(path: Path | None, overrides: dict[str, Any]) -> SearchConfig:
@@ -105,6 +132,10 @@ def search(
         typer.Option(help="Cost limit, e.g. params<=20000 or flops<=1e6:soft (repeatable)."),
     ] = None,
     strategy: Annotated[str | None, typer.Option(help="Search strategy (see rlnas list).")] = None,
+    mode: Annotated[
+        str | None,
+        typer.Option(help="one-shot (default), or progressive: grow networks step by step."),
+    ] = None,
     budget: Annotated[int | None, typer.Option(help="Distinct architectures to evaluate.")] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed: same seed, same result.")] = None,
     metric: Annotated[str | None, typer.Option(help="Metric to optimize.")] = None,
@@ -113,6 +144,24 @@ def search(
     config: Annotated[Path | None, typer.Option(help="TOML file with these settings.")] = None,
     log: Annotated[
         str | None, typer.Option(help="Also log every trial to tensorboard or mlflow.")
+    ] = None,
+    workers: WorkersOption = None,
+    executor: ExecutorOption = None,
+    address: AddressOption = None,
+    trial_timeout: TimeoutOption = None,
+    estimator: Annotated[
+        str | None,
+        typer.Option(help="How to score a child: full, weight-sharing, supernet or predictor."),
+    ] = None,
+    top_k: Annotated[
+        int | None, typer.Option(help="Predictor: evaluate the best K of every 10 K proposals.")
+    ] = None,
+    supernet_path: Annotated[
+        Path | None,
+        typer.Option(help="Supernet file: loaded if it exists, else trained and saved."),
+    ] = None,
+    supernet_steps: Annotated[
+        int | None, typer.Option(help="Supernet training steps (one minibatch each).")
     ] = None,
 ) -> None:
     """Search a benchmark or a task's model space for its best architecture; store every trial."""
@@ -125,19 +174,79 @@ def search(
         "data_fraction": data_fraction,
         "constraints": constraint or None,
         "strategy": strategy,
+        "mode": mode,
         "budget": budget,
         "seed": seed,
         "metric": metric,
         "store": store,
         "name": name,
+        "workers": workers,
+        "executor": executor,
+        "address": address,
+        "trial_timeout": trial_timeout,
+        "estimator": estimator,
+        "top_k": top_k,
+        "supernet_path": supernet_path,
+        "supernet_steps": supernet_steps,
     }
     settings = load_config(config, overrides)
+    _search_and_show(settings, log)
+
+
+@app.command()
+def resume(
+    store: StoreOption = Path("runs.db"),
+    name: NameOption = None,
+    workers: WorkersOption = None,
+    executor: ExecutorOption = None,
+    address: AddressOption = None,
+    trial_timeout: TimeoutOption = None,
+    log: Annotated[
+        str | None, typer.Option(help="Also log every trial to tensorboard or mlflow.")
+    ] = None,
+) -> None:
+    """Continue an interrupted search from its last stored trial, with the same settings."""
+    if not store.is_file():
+        raise UserError(f"store {store} does not exist")
+    with Store(store) as opened:
+        experiment = opened.experiment(name)
+    stored = experiment.config.get("settings")
+    if stored is None:
+        raise UserError(
+            f"experiment {experiment.name!r} was not started by `rlnas search`; resume it from "
+            "Python with rlnas.search(..., name=..., resume=True)"
+        )
+    execution = {
+        "workers": workers,
+        "executor": executor,
+        "address": address,
+        "trial_timeout": trial_timeout,
+    }
+    overrides = {"store": store, "name": experiment.name}
+    overrides |= {key: value for key, value in execution.items() if value is not None}
+    settings = SearchConfig(**{**stored, **overrides})
+    _search_and_show(settings, log, resume=True)
+
+
+def _search_and_show(settings: SearchConfig, log: str | None, resume: bool = False) -> None:
+    """Run (or continue) the search that ``settings`` describe, with progress; print the best."""
     search_space, evaluate, objective, context = _search_setup(settings)
+    progressive = {"mode": settings.mode} if settings.mode != "one-shot" else {}
     strategy_ = make_strategy(
-        settings.strategy, search_space, seed=settings.seed, options=settings.strategy_options
+        settings.strategy,
+        search_space,
+        seed=settings.seed,
+        options={**settings.strategy_options, **progressive},
     )
+    if settings.estimator == "predictor":
+        from rlnas.strategies.screening import Screened
+
+        if settings.mode != "one-shot":
+            raise UserError("--estimator predictor screens whole architectures: one-shot mode only")
+        strategy_ = Screened(strategy_, pool=10 * settings.top_k, top_k=settings.top_k)
     title = f"{settings.strategy} on {context.get('task') or context.get('benchmark')}"
     logs = settings.store.with_suffix(".logs")
+    context["settings"] = settings.model_dump(mode="json", exclude={"store", "name"})
     with (
         _progress(title, settings.budget) as progress,
         make_logger(log, logs, experiment=settings.name or title, then=progress) as on_trial,
@@ -154,6 +263,11 @@ def search(
             strategy_options=settings.strategy_options,
             config=context,
             on_trial=on_trial,
+            workers=settings.workers,
+            executor=settings.executor,
+            executor_options=_ray_options(settings),
+            trial_timeout=settings.trial_timeout,
+            resume=resume,
         )
     if result.best is None:
         raise UserError("every trial failed; see `rlnas show` for the reasons")
@@ -169,53 +283,66 @@ def search(
     stdout.print(f"stored in {settings.store}")
 
 
+def _ray_options(settings: SearchConfig) -> dict[str, Any]:
+    """Where the ray executor runs: a given cluster, or a local one with files beside the store."""
+    if settings.executor != "ray":
+        if settings.address is not None:
+            raise UserError("--address applies to --executor ray only")
+        return {}
+    if settings.address is not None:
+        return {"address": settings.address}
+    return {"temp_dir": settings.store.with_suffix(".ray")}
+
+
 def _search_setup(settings: SearchConfig) -> tuple[Any, Any, Any, dict[str, Any]]:
     """The space, evaluator, objective and stored context of a benchmark or a task search."""
-    # Imported here so that torch loads only for a task search.
-    from rlnas.rewards import Constraint, Objective
+    from rlnas.problems import load_problem
+    from rlnas.rewards import Constraint
 
-    constraints = [Constraint.parse(text) for text in settings.constraints]
     if settings.task is not None and settings.benchmark is not None:
         raise UserError("--task and --benchmark are exclusive: search a data set or a table")
-    if settings.task is None:
-        if settings.space is not None or settings.target is not None:
-            raise UserError("--space and --target apply to a --task search only")
-        bench = load_benchmark(settings.benchmark or "nbg:cora")
-        objective = Objective(
-            settings.metric or bench.metric, settings.direction or "maximize", constraints
-        )
-        return bench.space, bench.evaluate, objective, {"benchmark": bench.name}
-
-    from rlnas.estimators.training import TrainingEvaluator
-    from rlnas.space.models import default_space_name
-    from rlnas.tasks import load_task
-
-    task = load_task(settings.task, target=settings.target)
-    space_name = settings.space or default_space_name(task.input_shape)
-    evaluator = TrainingEvaluator(
-        task,
-        space_name,
+    problem = load_problem(
+        settings.task or settings.benchmark or "nbg:cora",
+        benchmark=settings.task is None,
+        space=settings.space,
+        target=settings.target,
         epochs=settings.epochs,
         data_fraction=settings.data_fraction,
         seed=settings.seed,
-        constraints=constraints,
+        constraints=[Constraint.parse(text) for text in settings.constraints],
+        metric=settings.metric,
+        direction=settings.direction,
     )
-    search_space = evaluator.search_space()
-    objective = Objective(
-        settings.metric or task.metric, settings.direction or task.direction, constraints
+    context = dict(problem.context)
+    if settings.task is None:
+        if settings.estimator not in ("full", "predictor"):
+            raise UserError(f"--estimator {settings.estimator} trains networks: it needs a --task")
+        context["estimator"] = settings.estimator
+        return problem.space, problem.evaluate, problem.objective, context
+    evaluate = _estimator(settings, problem.evaluate, context)
+    return problem.space, evaluate, problem.objective, context
+
+
+def _estimator(settings: SearchConfig, training: Any, context: dict[str, Any]) -> Any:
+    """The evaluator of ``--estimator``, recorded in ``context``; a supernet is ready before."""
+    from rlnas.estimators import make_estimator
+
+    evaluate = make_estimator(
+        settings.estimator, training, settings.supernet_path, settings.supernet_steps
     )
-    context = {
-        "task": settings.task,
-        "target": settings.target,
-        "space": space_name,
-        "epochs": evaluator.epochs,
-        "data_fraction": evaluator.data_fraction,
-        "batch_size": evaluator.batch_size,
-        "lr": evaluator.lr,
-        "weight_decay": evaluator.weight_decay,
-        "patience": evaluator.patience,
-    }
-    return search_space, evaluator, objective, context
+    context["estimator"] = settings.estimator
+    if settings.estimator == "predictor":
+        context["top_k"] = settings.top_k
+    if settings.estimator == "supernet":
+        context["supernet_steps"] = settings.supernet_steps
+        context["supernet_path"] = (
+            None if settings.supernet_path is None else str(settings.supernet_path)
+        )
+        with console.status("training the supernet (or loading it)"):
+            started = time.perf_counter()
+            evaluate.fit()
+        context["supernet_fit_s"] = time.perf_counter() - started
+    return evaluate
 
 
 @app.command()

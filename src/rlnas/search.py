@@ -4,28 +4,31 @@ The budget counts *distinct* architectures evaluated: a repeat (same canonical k
 from the cache at no cost, yet still told to the strategy, because a learning controller needs a
 reward for every sample it drew. A candidate that raises, returns no metric or diverges becomes a
 failed trial with its reason, and the search goes on.
+
+Up to ``workers`` architectures are evaluated at once by an executor (serial, process, Ray);
+trials are numbered in the order they finish. After every trial the store saves it together with
+the strategy's state and the architectures still in flight, so ``resume=True`` continues an
+interrupted search from there: with the serial executor, exactly as if it had never stopped.
 """
 
 from __future__ import annotations
 
 import logging
-import time
-import traceback
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from rlnas.errors import UserError
-from rlnas.rewards import Direction, Objective, RewardError
+from rlnas.execution import Evaluator, Executor, evaluate_trial, make_executor
+from rlnas.rewards import Direction, Objective
 from rlnas.space import Architecture, SearchSpace
-from rlnas.store import Experiment, Store
+from rlnas.store import Experiment, Store, StoredTrial
 from rlnas.strategies import Strategy, make_strategy
-from rlnas.trial import Status, Trial
+from rlnas.trial import Trial
 
 log = logging.getLogger(__name__)
 
-Evaluator = Callable[[Architecture], Mapping[str, float]]
 ProgressCallback = Callable[[Trial, int, int], None]
 
 
@@ -54,6 +57,11 @@ def search(
     config: Mapping[str, Any] | None = None,
     on_trial: ProgressCallback | None = None,
     max_repeats: int = 1000,
+    workers: int = 1,
+    executor: str | Executor | None = None,
+    executor_options: Mapping[str, Any] | None = None,
+    trial_timeout: float | None = None,
+    resume: bool = False,
 ) -> SearchResult:
     """Search ``space`` for the architecture that maximizes (or minimizes) ``metric``.
 
@@ -65,120 +73,205 @@ def search(
     path or an open Store) every trial and a strategy checkpoint are saved as they happen under
     the experiment ``name``. ``config`` is extra context saved with the experiment. The search
     stops early after ``max_repeats`` proposals in a row that were all evaluated before.
+
+    ``workers`` evaluations run at once on ``executor`` ("serial", "process", "ray" or an
+    Executor instance, which brings its own workers and timeout; by default serial for one
+    worker, else process); ``trial_timeout`` seconds fail a trial that runs longer;
+    ``executor_options`` go to the Ray executor (``address``, ``temp_dir``).
+    ``resume=True`` continues the stored experiment ``name`` (same
+    strategy, space and seed) from its last checkpoint, or starts it when it does not exist.
     """
     if budget < 1:
         raise UserError(f"the budget must be at least 1 architecture, got {budget}")
+    if resume and (store is None or name is None):
+        raise UserError("resuming needs the store and the name of the experiment")
     objective = metric if isinstance(metric, Objective) else Objective(metric, direction)
     if isinstance(strategy, str):
         strategy = make_strategy(strategy, space, seed=seed, options=dict(strategy_options or {}))
+    if not isinstance(executor, Executor):
+        executor = make_executor(executor, workers, trial_timeout, **dict(executor_options or {}))
+    if getattr(evaluate, "requires_serial", False) and executor.name != "serial":
+        raise UserError(
+            "this evaluator learns from every evaluation in turn (weight sharing): it needs one "
+            "worker, the serial executor and no trial timeout"
+        )
     opened = Store(store) if isinstance(store, str | Path) else store
     try:  # an opened store is closed even when the experiment cannot be created
-        experiment = None
+        loop = _SearchLoop(strategy, objective, budget, opened, on_trial, max_repeats)
         if opened is not None:
-            experiment_config = {
-                "space": space.name,
-                "strategy": strategy.name,
-                "metric": objective.metric,
-                "direction": objective.direction,
-                "constraints": [str(constraint) for constraint in objective.constraints],
-                "budget": budget,
-                "strategy_options": dict(strategy_options or {}),
-                **dict(config or {}),
-            }
-            base = f"{strategy.name}-{space.name}-seed{seed}"
-            experiment_name = name or opened.unique_name(base)
-            experiment = opened.create_experiment(experiment_name, experiment_config, seed)
-        return _run(
-            strategy, evaluate, objective, budget, opened, experiment, on_trial, max_repeats
-        )
+            assert name is not None or not resume
+            if resume and name in {e.name for e in opened.experiments()}:
+                loop.experiment = opened.experiment(name)
+                loop.restore(space, seed)
+            else:
+                experiment_config = {
+                    "space": space.name,
+                    "strategy": strategy.name,
+                    "metric": objective.metric,
+                    "direction": objective.direction,
+                    "constraints": [str(constraint) for constraint in objective.constraints],
+                    "budget": budget,
+                    "strategy_options": dict(strategy_options or {}),
+                    **dict(config or {}),
+                }
+                base = f"{strategy.name}-{space.name}-seed{seed}"
+                experiment_name = name or opened.unique_name(base)
+                loop.experiment = opened.create_experiment(experiment_name, experiment_config, seed)
+        executor.start(evaluate, objective)
+        try:
+            return loop.run(executor)
+        finally:
+            executor.close()
     finally:
         if opened is not None and opened is not store:
             opened.close()
 
 
-def _run(
-    strategy: Strategy,
-    evaluate: Evaluator,
-    objective: Objective,
-    budget: int,
-    store: Store | None,
-    experiment: Experiment | None,
-    on_trial: ProgressCallback | None,
-    max_repeats: int,
-) -> SearchResult:
-    cache: dict[str, Trial] = {}
-    trials: list[Trial] = []
-    repeats_in_a_row = 0
-    stopped_early = None
-    try:
-        while len(trials) < budget:
-            for architecture in strategy.ask(1):
-                known = cache.get(architecture.key)
-                if known is not None:
-                    strategy.tell(architecture, replace(known, cached=True))
-                    repeats_in_a_row += 1
-                    continue
-                repeats_in_a_row = 0
-                trial = evaluate_trial(evaluate, architecture, objective, number=len(trials))
-                cache[architecture.key] = trial
-                trials.append(trial)
-                strategy.tell(architecture, trial)
-                if store is not None and experiment is not None:
-                    store.record_trial(
-                        experiment,
-                        trial,
-                        checkpoint={"strategy": strategy.state_dict()},
-                        diagnostics=strategy.diagnostics(),
-                    )
-                if on_trial is not None:
-                    on_trial(trial, len(trials), budget)
-            if repeats_in_a_row >= max_repeats:
-                stopped_early = (
-                    f"the strategy proposed only known architectures {max_repeats} times in a row"
+@dataclass
+class _SearchLoop:
+    """The state of one search between trials: what a checkpoint saves and a resume restores."""
+
+    strategy: Strategy
+    objective: Objective
+    budget: int
+    store: Store | None
+    on_trial: ProgressCallback | None
+    max_repeats: int
+    experiment: Experiment | None = None
+    trials: list[Trial] = field(default_factory=list)
+    cache: dict[str, Trial] = field(default_factory=dict)
+    in_flight: dict[str, tuple[Architecture, int]] = field(default_factory=dict)
+    """Architectures being evaluated, by key, with how many more times the strategy asked them."""
+    repeats_in_a_row: int = 0
+    stopped_early: str | None = None
+
+    def run(self, executor: Executor) -> SearchResult:
+        for architecture, _ in self.in_flight.values():  # re-queued after a resume
+            executor.submit(architecture)
+        try:
+            while True:
+                while self.stopped_early is None and self._room(executor):
+                    if not self._propose(executor):
+                        break
+                if executor.in_flight == 0:
+                    break
+                for trial in executor.wait():
+                    self._finish(trial)
+        except BaseException:
+            if self.store is not None and self.experiment is not None:
+                self.store.set_status(self.experiment, "interrupted")
+            raise
+        if self.stopped_early is not None:
+            log.warning("stopping after %d trials: %s", len(self.trials), self.stopped_early)
+        if self.store is not None and self.experiment is not None:
+            self.store.set_status(self.experiment, "complete")
+        name = self.experiment.name if self.experiment else None
+        best = best_trial(self.trials)
+        return SearchResult(tuple(self.trials), best, name, self.stopped_early)
+
+    def _room(self, executor: Executor) -> bool:
+        busy = executor.in_flight
+        return busy < executor.workers and len(self.trials) + busy < self.budget
+
+    def _propose(self, executor: Executor) -> bool:
+        """Ask for one architecture and start it unless it is known; False: wait for results.
+
+        A repeat of an evaluated architecture is told at once from the cache. A repeat of one
+        still in flight is told when that one comes back; until then, asking again would most
+        likely bring the same proposal, so the loop waits.
+        """
+        (architecture,) = self.strategy.ask(1)
+        key = architecture.key
+        if key not in self.cache and key not in self.in_flight:
+            self.repeats_in_a_row = 0
+            self.in_flight[key] = (architecture, 0)
+            executor.submit(architecture)
+            return True
+        self.repeats_in_a_row += 1
+        if self.repeats_in_a_row >= self.max_repeats:
+            self.stopped_early = (
+                f"the strategy proposed only known architectures {self.max_repeats} times in a row"
+            )
+        if key in self.cache:
+            self.strategy.tell(architecture, replace(self.cache[key], cached=True))
+            return True
+        known, copies = self.in_flight[key]
+        self.in_flight[key] = (known, copies + 1)
+        return False
+
+    def _finish(self, trial: Trial) -> None:
+        """Number, cache, tell and store a finished trial."""
+        _, copies = self.in_flight.pop(trial.architecture.key)
+        trial = replace(trial, number=len(self.trials))
+        self.cache[trial.architecture.key] = trial
+        self.trials.append(trial)
+        self.strategy.tell(trial.architecture, trial)
+        for _ in range(copies):
+            self.strategy.tell(trial.architecture, replace(trial, cached=True))
+        if self.store is not None and self.experiment is not None:
+            self.store.record_trial(
+                self.experiment,
+                trial,
+                checkpoint=self.checkpoint(),
+                diagnostics=self.strategy.diagnostics(),
+            )
+        if self.on_trial is not None:
+            self.on_trial(trial, len(self.trials), self.budget)
+
+    def checkpoint(self) -> dict[str, Any]:
+        return {
+            "strategy": self.strategy.state_dict(),
+            "in_flight": [
+                {"choices": dict(architecture.choices), "copies": copies}
+                for architecture, copies in self.in_flight.values()
+            ],
+            "repeats_in_a_row": self.repeats_in_a_row,
+        }
+
+    def restore(self, space: SearchSpace, seed: int) -> None:
+        """Continue the stored experiment: its trials, the strategy's state, what was in flight."""
+        assert self.store is not None and self.experiment is not None
+        stored = self.experiment.config
+        for what, expected in (("strategy", self.strategy.name), ("space", space.name)):
+            if stored.get(what) != expected:
+                raise UserError(
+                    f"experiment {self.experiment.name!r} was searched with {what} "
+                    f"{stored.get(what)!r}, not {expected!r}; resume it with the same settings"
                 )
-                log.warning("stopping after %d trials: %s", len(trials), stopped_early)
-                break
-    except BaseException:
-        if store is not None and experiment is not None:
-            store.set_status(experiment, "interrupted")
-        raise
-    if store is not None and experiment is not None:
-        store.set_status(experiment, "complete")
-    best = best_trial(trials)
-    return SearchResult(tuple(trials), best, experiment.name if experiment else None, stopped_early)
+        if self.experiment.seed != seed:
+            raise UserError(
+                f"experiment {self.experiment.name!r} was searched with seed "
+                f"{self.experiment.seed}, not {seed}; resume it with the same seed"
+            )
+        self.trials = [
+            _trial(space, stored_trial) for stored_trial in self.store.trials(self.experiment)
+        ]
+        self.cache = {trial.architecture.key: trial for trial in self.trials}
+        checkpoint = self.store.checkpoint(self.experiment)
+        if checkpoint is None:
+            if self.trials:
+                raise UserError(f"experiment {self.experiment.name!r} has no checkpoint to resume")
+            return
+        self.strategy.load_state_dict(checkpoint[1]["strategy"])
+        self.repeats_in_a_row = checkpoint[1].get("repeats_in_a_row", 0)
+        for entry in checkpoint[1].get("in_flight", []):
+            architecture = space.architecture(entry["choices"])
+            self.in_flight[architecture.key] = (architecture, entry["copies"])
+        self.store.set_status(self.experiment, "running")
+        log.info("resuming %s after %d trials", self.experiment.name, len(self.trials))
 
 
-def evaluate_trial(
-    evaluate: Evaluator, architecture: Architecture, objective: Objective, number: int
-) -> Trial:
-    """Evaluate one architecture; any failure becomes a failed Trial that says why."""
-    started = time.time()
-    clock = time.perf_counter()
-    metrics: dict[str, float] = {}
-    try:
-        raw = evaluate(architecture)
-        metrics = {str(k): float(v) for k, v in raw.items()}
-        reward = objective.reward(metrics)
-    except RewardError as error:
-        return _failed(number, architecture, started, clock, str(error), metrics)
-    except Exception as error:  # the evaluator is user code: anything it raises is data
-        log.debug("trial %d failed:\n%s", number, traceback.format_exc())
-        return _failed(number, architecture, started, clock, f"{type(error).__name__}: {error}", {})
-    duration = time.perf_counter() - clock
-    return Trial(number, architecture, metrics, reward, Status.COMPLETE, None, started, duration)
-
-
-def _failed(
-    number: int,
-    architecture: Architecture,
-    started: float,
-    clock: float,
-    reason: str,
-    metrics: Mapping[str, float],
-) -> Trial:
-    duration = time.perf_counter() - clock
-    finite = {k: v for k, v in metrics.items() if v == v and abs(v) != float("inf")}
-    return Trial(number, architecture, finite, None, Status.FAILED, reason, started, duration)
+def _trial(space: SearchSpace, stored: StoredTrial) -> Trial:
+    return Trial(
+        stored.number,
+        space.architecture(stored.architecture),
+        stored.metrics,
+        stored.reward,
+        stored.status,
+        stored.error,
+        stored.started_at,
+        stored.duration_s,
+    )
 
 
 def best_trial(trials: list[Trial] | tuple[Trial, ...]) -> Trial | None:
@@ -187,3 +280,6 @@ def best_trial(trials: list[Trial] | tuple[Trial, ...]) -> Trial | None:
     if not complete:
         return None
     return max(complete, key=lambda trial: (trial.reward, -trial.number))
+
+
+__all__ = ["Evaluator", "SearchResult", "best_trial", "evaluate_trial", "search"]

@@ -42,6 +42,24 @@ class Trial:
         if self.reward is not None and not math.isfinite(self.reward):
             raise ValueError(f"a trial's reward must be finite, got {self.reward}")
 
+    def __reduce__(self) -> tuple[type[Trial], tuple[object, ...]]:
+        """Pickle as plain data (the read-only mappings cannot be), for worker processes."""
+        return (
+            Trial,
+            (
+                self.number,
+                self.architecture,
+                dict(self.metrics),
+                self.reward,
+                str(self.status),
+                self.error,
+                self.started_at,
+                self.duration_s,
+                self.cached,
+                dict(self.extra),
+            ),
+        )
+
     @property
     def failed(self) -> bool:
         return self.status is Status.FAILED

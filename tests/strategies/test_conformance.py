@@ -2,12 +2,15 @@
 
 On a toy space with dependent options and a rule, each strategy runs through ``rlnas.search``
 within its budget, repeats itself under the same seed, resumes exactly from ``state_dict()``
-(after the store's torch round trip), and survives failed trials.
+(after the store's torch round trip), and survives failed trials. Every strategy that learns
+also passes the suite in progressive mode, on the same space made growable.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from strategy_helpers import round_trip
@@ -16,13 +19,21 @@ import rlnas
 from rlnas.trial import Status, Trial
 
 NAMES = sorted(rlnas.STRATEGIES)
+ONE_SHOT_ONLY = ("evolution", "random")
 BUDGET = 30
 MAX_REPEATS = 100
 """A learning strategy may settle on a few architectures; the suite does not wait for it."""
 
 
-def toy_space() -> rlnas.SearchSpace:
-    """408 architectures: ``c`` may not exceed ``a``, and ``b = z`` forbids ``c = 2``."""
+def toy_space(growable: bool = False) -> rlnas.SearchSpace:
+    """408 architectures: ``c`` may not exceed ``a``, and ``b = z`` forbids ``c = 2``.
+
+    Growable, it grows in four steps; a step not made yet holds its fill options.
+    """
+    growth = rlnas.Growth(
+        steps=[("a",), ("b", "c"), ("d",), ("e", "f")],
+        fill={"a": 0, "b": "x", "c": 0, "d": "p", "e": False, "f": 0.25},
+    )
     return rlnas.SearchSpace(
         [
             rlnas.Choice("a", [0, 1, 2]),
@@ -40,6 +51,7 @@ def toy_space() -> rlnas.SearchSpace:
             )
         ],
         name="toy",
+        growth=growth if growable else None,
     )
 
 
@@ -67,19 +79,53 @@ def _failed(number: int, architecture: rlnas.Architecture) -> Trial:
     return Trial(number, architecture, {}, None, Status.FAILED, "boom")
 
 
-@pytest.fixture(params=NAMES)
-def name(request: pytest.FixtureRequest) -> str:
+@dataclass(frozen=True)
+class Case:
+    """A strategy in one mode, with the toy space that mode needs."""
+
+    name: str
+    mode: str
+
+    @property
+    def options(self) -> dict[str, Any]:
+        return {} if self.mode == "one-shot" else {"mode": self.mode}
+
+    def space(self) -> rlnas.SearchSpace:
+        return toy_space(growable=self.mode == "progressive")
+
+    def make(self, space: rlnas.SearchSpace, seed: int) -> rlnas.Strategy:
+        return rlnas.make_strategy(self.name, space, seed=seed, options=self.options)
+
+
+CASES = [Case(name, "one-shot") for name in NAMES] + [
+    Case(name, "progressive") for name in NAMES if name not in ONE_SHOT_ONLY
+]
+
+
+@pytest.fixture(params=CASES, ids=lambda case: f"{case.name}-{case.mode}")
+def case(request: pytest.FixtureRequest) -> Case:
     return request.param
 
 
-def test_registry_builds_every_strategy_under_its_name(name: str) -> None:
-    strategy = rlnas.make_strategy(name, toy_space(), seed=0)
+def test_registry_builds_every_strategy_under_its_name(case: Case) -> None:
+    strategy = case.make(case.space(), seed=0)
     assert isinstance(strategy, rlnas.Strategy)
-    assert strategy.name == name
+    assert strategy.name == case.name
 
 
-def test_search_respects_the_budget_and_the_space(name: str, tmp_path) -> None:
-    space = toy_space()
+@pytest.mark.parametrize("name", ONE_SHOT_ONLY)
+def test_strategies_without_progressive_mode_say_so(name: str) -> None:
+    with pytest.raises(rlnas.UserError, match="has no progressive mode"):
+        rlnas.make_strategy(name, toy_space(growable=True), options={"mode": "progressive"})
+
+
+def test_progressive_mode_needs_a_growable_space() -> None:
+    with pytest.raises(rlnas.UserError, match="does not declare how it grows"):
+        rlnas.make_strategy("reinforce", toy_space(), options={"mode": "progressive"})
+
+
+def test_search_respects_the_budget_and_the_space(case: Case, tmp_path) -> None:
+    space = case.space()
     proposed = []
 
     def recording(architecture: rlnas.Architecture) -> dict[str, float]:
@@ -89,11 +135,12 @@ def test_search_respects_the_budget_and_the_space(name: str, tmp_path) -> None:
     result = rlnas.search(
         space,
         recording,
-        strategy=name,
+        strategy=case.name,
         budget=BUDGET,
         seed=0,
         store=tmp_path / "runs.db",
         name="run",
+        strategy_options=case.options,
         max_repeats=MAX_REPEATS,
     )
     keys = [trial.architecture.key for trial in result.trials]
@@ -113,14 +160,19 @@ def test_search_respects_the_budget_and_the_space(name: str, tmp_path) -> None:
         assert [t.key for t in store.trials(experiment)] == keys
         done, state = store.checkpoint(experiment)
         assert done == len(keys)
-        resumed = rlnas.make_strategy(name, space, seed=0)
+        resumed = case.make(space, seed=0)
         resumed.load_state_dict(state["strategy"])
 
 
-def test_same_seed_gives_identical_trials(name: str) -> None:
+def test_same_seed_gives_identical_trials(case: Case) -> None:
     def run(seed: int) -> list[tuple]:
         result = rlnas.search(
-            toy_space(), evaluate, strategy=name, budget=BUDGET, seed=seed, max_repeats=MAX_REPEATS
+            case.space(),
+            evaluate,
+            strategy=case.make(case.space(), seed),
+            budget=BUDGET,
+            seed=seed,
+            max_repeats=MAX_REPEATS,
         )
         return [(t.architecture, t.reward, t.status) for t in result.trials]
 
@@ -138,27 +190,27 @@ def _drive(strategy: rlnas.Strategy, steps: int, start: int) -> list[rlnas.Archi
     return proposals
 
 
-def test_resumes_exactly_from_its_state_dict(name: str) -> None:
-    space = toy_space()
-    original = rlnas.make_strategy(name, space, seed=5)
+def test_resumes_exactly_from_its_state_dict(case: Case) -> None:
+    space = case.space()
+    original = case.make(space, seed=5)
     _drive(original, 15, start=0)
     state = round_trip(original.state_dict())
-    resumed = rlnas.make_strategy(name, space, seed=5)
+    resumed = case.make(space, seed=5)
     resumed.load_state_dict(state)
     continued = _drive(original, 15, start=15)
     assert _drive(resumed, 15, start=15) == continued
 
 
-def test_a_different_seed_does_not_resume_by_accident(name: str) -> None:
+def test_a_different_seed_does_not_resume_by_accident(case: Case) -> None:
     """The resume test above means something only if the state carries the randomness."""
-    space = toy_space()
-    first = rlnas.make_strategy(name, space, seed=5)
-    second = rlnas.make_strategy(name, space, seed=6)
+    space = case.space()
+    first = case.make(space, seed=5)
+    second = case.make(space, seed=6)
     first_proposals = _drive(first, 20, start=0)
     assert _drive(second, 20, start=0) != first_proposals
 
 
-def test_survives_failed_trials(name: str) -> None:
+def test_survives_failed_trials(case: Case) -> None:
     def flaky(architecture: rlnas.Architecture) -> dict[str, float]:
         if architecture.choices["d"] == "q":
             raise RuntimeError("out of memory")
@@ -167,7 +219,11 @@ def test_survives_failed_trials(name: str) -> None:
         return evaluate(architecture)
 
     result = rlnas.search(
-        toy_space(), flaky, strategy=name, budget=BUDGET, seed=1, max_repeats=MAX_REPEATS
+        case.space(),
+        flaky,
+        strategy=case.make(case.space(), seed=1),
+        budget=BUDGET,
+        max_repeats=MAX_REPEATS,
     )
     if result.stopped_early is None:
         assert len(result.trials) == BUDGET
@@ -182,11 +238,11 @@ def test_survives_failed_trials(name: str) -> None:
     assert result.best is not None and not result.best.failed
 
 
-def test_every_trial_failing_leaves_no_best(name: str) -> None:
+def test_every_trial_failing_leaves_no_best(case: Case) -> None:
     def broken(architecture: rlnas.Architecture) -> dict[str, float]:
         raise ValueError("no GPU")
 
-    result = rlnas.search(toy_space(), broken, strategy=name, budget=10, seed=0)
+    result = rlnas.search(case.space(), broken, strategy=case.make(case.space(), 0), budget=10)
     assert len(result.trials) == 10
     assert all(t.error == "ValueError: no GPU" for t in result.trials)
     assert result.best is None

@@ -10,6 +10,7 @@ from strategy_helpers import count_best, round_trip, run, toy_space, trial_of
 import rlnas
 from rlnas.space import SearchSpace
 from rlnas.strategies import make_strategy
+from rlnas.strategies.episodes import Episode
 from rlnas.trial import Trial
 
 VALUE_STRATEGIES = ["q-learning", "sarsa"]
@@ -55,7 +56,8 @@ def test_q_learning_backs_up_the_best_next_value_and_sarsa_the_taken_one() -> No
             name, toy_space(), options={"learning_rate": 1.0, "initial_q": 0.0, "replay": 0}
         )
         strategy.table.values[((0,), 1)] = 0.7  # the best action after 'a', not the one taken
-        strategy.learn([0, 2, 0, 0, 0], reward=-1.0)
+        walk = strategy.space.decode([0, 2, 0, 0, 0])
+        strategy.learn(Episode(walk, (4,), (-1.0,), (-1.0,), 5, False), [-1.0])
         assert strategy.table.value((0, 2, 0, 0), 0) == -1.0  # last decision: the reward
         backed_up[name] = [
             strategy.table.value(tuple([0, 2, 0][:k]), [0, 2, 0][k]) for k in (2, 1, 0)
@@ -95,8 +97,8 @@ def test_failed_trials_are_learned_as_bad(name: str) -> None:
     for number in range(12):
         (architecture,) = strategy.ask(1)
         strategy.tell(architecture, trial_of(number, architecture, fail=number % 2 == 0))
-    assert any(reward is None for _, _, reward in strategy.buffer)
-    assert strategy.shaped(None) == 0.0  # below every reward seen: rank 0
+    failed = next(episode for episode in strategy.buffer if None in episode.raw)
+    assert strategy.episodes.reshaped(failed, strategy.shaper) == [0.0]  # below all: rank 0
     assert strategy.ask(1)[0].choices
 
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import shlex
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+import torch
 from typer.testing import CliRunner
 
 from rlnas.cli import app
@@ -61,3 +65,36 @@ def test_exclusive_options_print_one_line_and_exit_2() -> None:
     done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
     assert done.returncode == 2
     assert done.stderr.strip().count("\n") == 0 and "exclusive" in done.stderr
+
+
+def test_the_readme_main_command_runs_at_a_tiny_budget(tmp_path, monkeypatch) -> None:
+    """The README's main job, its rlnas commands as written but with budget and epochs cut."""
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    main_job = next(line for line in readme.splitlines() if line.startswith("python3 -m venv"))
+    commands = [shlex.split(part)[1:] for part in main_job.split(" && ") if "rlnas " in part]
+    assert [command[0] for command in commands] == ["search", "train-final"]
+    tiny = {"--budget": "2", "--epochs": "1"}
+    monkeypatch.chdir(tmp_path)
+    for command in commands:
+        command = [tiny.get(before, value) for before, value in zip(["", *command], command)]
+        result = CliRunner().invoke(app, command)
+        assert result.exit_code == 0, result.output
+    with Store(tmp_path / "runs.db") as opened:
+        assert opened.experiment().config["task"] == "digits"
+    report = json.loads((tmp_path / "final" / "metrics.json").read_text())
+    assert report["input"]["shape"] == ["batch", 1, 8, 8]
+
+    # The exported model reads raw pixels (0-16), not the search's standardized features.
+    from sklearn.datasets import load_digits
+
+    from rlnas.tasks import load_task
+
+    task = load_task("digits")
+    pixels = torch.as_tensor(load_digits().data, dtype=torch.float32).reshape(-1, 1, 8, 8)
+    namespace: dict = {}
+    exec((tmp_path / "final" / "model.py").read_text(), namespace)
+    model = namespace["load"](tmp_path / "final" / "model.safetensors")
+    with torch.no_grad():
+        predictions = model(pixels[task.indices["test"]]).argmax(dim=-1)
+    accuracy = float((predictions == task.y_test).float().mean())
+    assert accuracy == pytest.approx(report["test"]["accuracy"])

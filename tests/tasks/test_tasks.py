@@ -54,6 +54,20 @@ def test_split_is_fixed_stratified_and_standardized_on_train_only() -> None:
     assert not torch.allclose(first.X_test.mean(0), torch.zeros(13), atol=1e-3)
 
 
+@pytest.mark.parametrize(("name", "shape"), [("wine", (13,)), ("digits", (1, 1, 1))])
+def test_the_kept_statistics_turn_raw_rows_into_the_task_features(
+    name: str, shape: tuple[int, ...]
+) -> None:
+    from sklearn.datasets import load_digits, load_wine
+
+    task = load_task(name)
+    raw = {"wine": load_wine, "digits": load_digits}[name]().data
+    raw = torch.as_tensor(raw, dtype=torch.float32).reshape(len(raw), *task.input_shape)
+    assert task.feature_mean.shape == task.feature_std.shape == shape
+    standardized = (raw[task.indices["test"]] - task.feature_mean) / task.feature_std
+    assert torch.allclose(standardized, task.X_test, atol=1e-5)
+
+
 def test_default_metrics_follow_the_kind() -> None:
     assert (load_task("digits").metric, load_task("digits").direction) == ("accuracy", "maximize")
     assert load_task("breast-cancer").metric == "roc_auc"

@@ -10,7 +10,8 @@ from __future__ import annotations
 import math
 import statistics
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import numpy as np
 import torch
@@ -41,9 +42,10 @@ class TrainingEvaluator:
     The metrics are the task's metric (``accuracy``, ``roc_auc`` with ``accuracy`` for binary
     tasks, or ``mse`` in the target's units) at the best validation epoch, ``params``, ``flops``
     (of one example's forward pass), ``latency_ms`` (median CPU time of one example's forward
-    pass), ``epochs`` run and ``train_time_s``. ``data_fraction`` trains on a fixed, seeded
-    subset of the training rows; ``patience`` stops after that many epochs without a better
-    validation score. Training runs on ``threads`` CPU threads, restored afterwards.
+    pass), ``epochs`` run, ``train_time_s`` and ``estimator_s`` (the whole call, measuring
+    included). ``data_fraction`` trains on a fixed, seeded subset of the training rows;
+    ``patience`` stops after that many epochs without a better validation score. Training runs
+    on ``threads`` CPU threads, restored afterwards.
     """
 
     def __init__(
@@ -93,16 +95,11 @@ class TrainingEvaluator:
 
     def train(self, architecture: Architecture) -> tuple[nn.Module, dict[str, float]]:
         """Build, check, train and measure ``architecture``: the trained model and its metrics."""
-        threads = torch.get_num_threads()
-        torch.set_num_threads(self.threads)
-        try:
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(self.seed)
-                return self._evaluate(architecture)
-        finally:
-            torch.set_num_threads(threads)
+        with seeded_torch(self.seed, self.threads):
+            return self._evaluate(architecture)
 
     def _evaluate(self, architecture: Architecture) -> tuple[nn.Module, dict[str, float]]:
+        called = time.perf_counter()
         task = self.task
         try:
             model = build_model(self.space, architecture, task.input_shape, task.n_outputs)
@@ -128,6 +125,7 @@ class TrainingEvaluator:
             "latency_ms": latency_ms,
             "epochs": float(epochs),
             "train_time_s": train_time_s,
+            "estimator_s": time.perf_counter() - called,
         }
         return model, metrics
 
@@ -180,9 +178,7 @@ class TrainingEvaluator:
         return score_outputs(task, outputs, task.y_val)
 
     def _loss(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        if self.task.kind == "regression":
-            return nn.functional.mse_loss(outputs.squeeze(-1), targets)
-        return nn.functional.cross_entropy(outputs, targets)
+        return training_loss(self.task, outputs, targets)
 
     def _training_rows(self) -> tuple[torch.Tensor, torch.Tensor]:
         X, y = self.task.X_train, self.task.y_train
@@ -198,6 +194,26 @@ class TrainingEvaluator:
                 f"training took longer than the time limit of {self.time_limit_s:g} s "
                 f"(in epoch {epoch} of {self.epochs})"
             )
+
+
+@contextmanager
+def seeded_torch(seed: int, threads: int) -> Iterator[None]:
+    """Run on ``threads`` CPU threads with torch's random state seeded; restore both after."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+def training_loss(task: Task, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy for classes; mse on the standardized target for regression."""
+    if task.kind == "regression":
+        return nn.functional.mse_loss(outputs.squeeze(-1), targets)
+    return nn.functional.cross_entropy(outputs, targets)
 
 
 def score_outputs(task: Task, outputs: torch.Tensor, targets: torch.Tensor) -> dict[str, float]:

@@ -2,7 +2,8 @@
 
 The search scored each architecture on the validation rows; once one is chosen, those rows are
 better spent on training. The test rows, untouched until now, give the honest estimate that goes
-into ``metrics.json`` beside the exported model.
+into ``metrics.json`` beside the exported model. The exported model takes raw features and, for
+regression, predicts in the target's units: the task's standardization is part of it.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import torch
 from rlnas.errors import StoreError, UserError
 from rlnas.estimators.training import TrainingEvaluator, score_outputs
 from rlnas.export.files import ExportedModel, export_model
+from rlnas.export.raw_units import RawUnitsModel, raw_features
 from rlnas.store import Store, StoredTrial
 from rlnas.tasks import Task, load_task
 
@@ -32,13 +34,18 @@ _TRAINING_SETTINGS = ("batch_size", "lr", "weight_decay")
 
 @dataclass(frozen=True)
 class FinalModel:
-    """A retrained architecture: which trial it came from, its test metrics and exported files."""
+    """A retrained architecture: which trial it came from, its test metrics and exported files.
+
+    ``model`` is the exported model, in eval mode: raw features in; ``model.network`` is the
+    trained network, which reads standardized features like the search's.
+    """
 
     experiment: str
     trial: int
     architecture: Mapping[str, Any]
     test_metrics: Mapping[str, float]
     exported: ExportedModel
+    model: RawUnitsModel
 
     @property
     def files(self) -> tuple[Path, ...]:
@@ -80,7 +87,9 @@ def train_final(
     model.eval()
     with torch.inference_mode():
         test_metrics = score_outputs(task, model(task.X_test), task.y_test)
-    exported = export_model(model, task.X_test[:EXAMPLE_ROWS], chosen.architecture, Path(out_dir))
+    deployable = RawUnitsModel(model, task).eval()
+    example = raw_features(task, task.X_test[:EXAMPLE_ROWS])
+    exported = export_model(deployable, example, chosen.architecture, Path(out_dir))
     report = {
         "experiment": experiment.name,
         "trial": chosen.number,
@@ -94,14 +103,26 @@ def train_final(
         "test": test_metrics,
         "search_validation": dict(chosen.metrics),
         "export_max_abs_difference": dict(exported.differences),
-        # The model reads standardized features and, for regression, predicts the standardized
-        # target: prediction = output * target_std + target_mean.
+        "input": {
+            "shape": ["batch", *task.input_shape],
+            "features": "raw, in the data set's own units; the model standardizes them with the "
+            "training rows' feature_mean and feature_std, stored with its weights",
+        },
+        "output": _output_description(task),
         "target_mean": task.target_mean,
         "target_std": task.target_std,
         "classes": list(task.classes),
     }
     (exported.directory / METRICS).write_text(json.dumps(report, indent=1) + "\n")
-    return FinalModel(experiment.name, chosen.number, chosen.architecture, test_metrics, exported)
+    return FinalModel(
+        experiment.name, chosen.number, chosen.architecture, test_metrics, exported, deployable
+    )
+
+
+def _output_description(task: Task) -> str:
+    if task.kind == "regression":
+        return "the prediction, in the target's own units (one column)"
+    return "one score (logit) per class, in the order of classes; the prediction is the largest"
 
 
 def _chosen_trial(trials: list[StoredTrial], number: int | None, experiment: str) -> StoredTrial:

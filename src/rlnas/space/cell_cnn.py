@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from torch import nn
 
 from rlnas.space.blocks import Cell, Zero
-from rlnas.space.core import Architecture, Choice, Choices, Rule, SearchSpace
+from rlnas.space.core import Architecture, Choice, Choices, Growth, Rule, SearchSpace
 
 NAME = "cell-cnn"
 INPUT_RANK = 3
@@ -38,7 +38,13 @@ def space(input_shape: Sequence[int]) -> SearchSpace:
         rules=[connected],
         canonical_key=canonical_key,
         name=NAME,
+        growth=GROWTH,
     )
+
+
+GROWTH = Growth(steps=[(edge,) for edge in EDGES], fill=dict.fromkeys(EDGES, "none"))
+"""Progressive growth adds one edge per step; edges not added yet are 'none'. A step is
+evaluated once the cell's output is connected (the first edge into node 3 that is not 'none')."""
 
 
 def canonical_key(choices: Choices) -> str:

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from torch import nn
 
 from rlnas.space.blocks import Residual
-from rlnas.space.core import Architecture, Choice, Choices, Rule, SearchSpace
+from rlnas.space.core import Architecture, Choice, Choices, Growth, Rule, SearchSpace
 
 NAME = "chain-cnn"
 INPUT_RANK = 3
@@ -47,7 +47,20 @@ def space(input_shape: Sequence[int]) -> SearchSpace:
         message="at least one layer must be a convolution",
         needs=tuple(f"op{k}" for k in range(LAYERS)),
     )
-    return SearchSpace(decisions, rules=[convolves], canonical_key=canonical_key, name=NAME)
+    return SearchSpace(
+        decisions, rules=[convolves], canonical_key=canonical_key, name=NAME, growth=GROWTH
+    )
+
+
+GROWTH = Growth(
+    steps=[(f"op{k}", f"width{k}", f"skip{k}") for k in range(LAYERS)],
+    fill={
+        name: value
+        for k in range(LAYERS)
+        for name, value in {f"op{k}": "identity", f"width{k}": "none", f"skip{k}": False}.items()
+    },
+)
+"""Progressive growth appends one layer per step; layers not added yet are identities."""
 
 
 def canonical_key(choices: Choices) -> str:

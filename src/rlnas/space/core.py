@@ -78,6 +78,24 @@ class Rule:
     needs: Sequence[str] = ()
 
 
+@dataclass(frozen=True)
+class Growth:
+    """How a space grows one step at a time, for progressive search (``rlnas.space.growth``).
+
+    ``steps`` groups the decisions, in decision order, into what one growth step adds (a chain
+    layer's operation, width and skip; a cell edge's operation). ``fill`` is the option every
+    decision takes while its step is not made yet, so that a partial network is a whole
+    architecture of the space (an identity layer, a 'none' edge).
+    """
+
+    steps: Sequence[Sequence[str]]
+    fill: Mapping[str, Option]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "steps", tuple(tuple(step) for step in self.steps))
+        object.__setattr__(self, "fill", MappingProxyType(dict(self.fill)))
+
+
 @dataclass(frozen=True, eq=False)
 class Architecture:
     """An immutable, validated point of a search space.
@@ -124,6 +142,7 @@ class SearchSpace:
     rules: Sequence[Rule] = ()
     canonical_key: Callable[[Choices], str] | None = None
     name: str = "custom"
+    growth: Growth | None = None
     _index: dict[str, int] = field(init=False, repr=False)
     _rules_after: dict[int, tuple[Rule, ...]] = field(init=False, repr=False)
 
@@ -146,6 +165,20 @@ class SearchSpace:
             last = max(index[name] for name in needs)
             rules_after.setdefault(last, []).append(rule)
         object.__setattr__(self, "_rules_after", {k: tuple(v) for k, v in rules_after.items()})
+        if self.growth is not None:
+            self._check_growth(self.growth)
+
+    def _check_growth(self, growth: Growth) -> None:
+        if [name for step in growth.steps for name in step] != list(self.names):
+            raise UserError(
+                f"space {self.name!r}: growth steps must list every decision once, in order"
+            )
+        for choice in self.choices:
+            if _match_option(choice, growth.fill.get(choice.name)) is None:
+                raise UserError(
+                    f"space {self.name!r}: growth fills decision {choice.name!r} with "
+                    f"{growth.fill.get(choice.name)!r}, not one of its options"
+                )
 
     # --- shape -----------------------------------------------------------------------------------
     @property

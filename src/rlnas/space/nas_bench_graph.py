@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from nas_bench_graph import Arch, gnn_list, gnn_list_proteins, link_list
 
-from rlnas.space.core import Choice, Choices, Rule, SearchSpace
+from rlnas.space.core import Choice, Choices, Growth, Rule, SearchSpace
 
 DATASETS = (
     "cora",
@@ -52,4 +52,14 @@ def nas_bench_graph_space(dataset: str = "cora") -> SearchSpace:
         rules=[not_all_skip],
         canonical_key=lambda choices: str(benchmark_hash(choices)),
         name=f"nbg:{dataset}",
+        growth=GROWTH,
     )
+
+
+GROWTH = Growth(
+    steps=[("link", "op0"), *((f"op{node}",) for node in range(1, NODES))],
+    fill={"link": LINKS[0], **{f"op{node}": "skip" for node in range(NODES)}},
+)
+"""Progressive growth fixes the link pattern with the first node's operation, then gives one more
+node an operation per step; a node without one yet passes its input through ('skip'), so every
+partial GNN is an architecture of the benchmark and the table holds its true value."""

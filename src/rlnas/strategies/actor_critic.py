@@ -1,13 +1,15 @@
 """Advantage actor-critic over an LSTM controller with a value head.
 
-An episode is one architecture, built decision by decision, with one terminal reward and no
-discount, so every decision's return is the architecture's shaped reward ``R``.
-Data: each told architecture with its shaped reward, collected until ``batch_size`` are in.
-Loss: the critic ``V_t`` predicts ``R`` from the LSTM's hidden state before decision ``t`` (the
-partial architecture); the actor's advantage at ``t`` is ``R - V_t``, which replaces REINFORCE's
+One-shot, an episode is one architecture, built decision by decision, with one terminal reward and
+no discount, so every decision's return ``R_t`` is the architecture's shaped reward. Progressive,
+``R_t`` is the discounted sum of the step rewards from decision ``t``'s growth step on
+(``Episodes``).
+Data: each finished episode with every decision's return, collected until ``batch_size`` are in.
+Loss: the critic ``V_t`` predicts ``R_t`` from the LSTM's hidden state before decision ``t`` (the
+partial architecture); the actor's advantage at ``t`` is ``R_t - V_t``, which replaces REINFORCE's
 moving-average baseline with one that knows the decisions already made. Policy loss
-``-sum_t log_prob_t * (R - V_t)``, plus ``value_weight`` times the squared error of ``V_t``,
-minus an entropy bonus.
+``-sum_t log_prob_t * (R_t - V_t)``, plus ``value_weight`` times the squared error of ``V_t`` over
+the decisions chosen, minus an entropy bonus.
 Update: one Adam step over policy and critic (they share the LSTM), then the batch is cleared.
 """
 
@@ -18,6 +20,7 @@ from typing import Any
 import torch
 
 from rlnas.space import Architecture, SearchSpace
+from rlnas.strategies.episodes import Mode, StepReward
 from rlnas.strategies.policy_search import PolicySearch
 from rlnas.strategies.reward_shaping import ShapingMode
 from rlnas.trial import Trial
@@ -31,7 +34,8 @@ class ActorCritic(PolicySearch):
     swamping the policy's gradient in the shared LSTM. The other hyper-parameters mean what they
     mean in ``REINFORCE``. Defaults were chosen by mean validation regret on NAS-Bench-Graph at
     a budget of 100 architectures; there actor-critic trails REINFORCE and PPO: ~100 rewards
-    are too few to train a critic that beats a moving average.
+    are too few to train a critic that beats a moving average. ``mode``, ``step_reward``,
+    ``step_cost`` and ``discount``: see ``Episodes``.
     """
 
     name = "actor-critic"
@@ -48,6 +52,10 @@ class ActorCritic(PolicySearch):
         temperature: float | None = 5.0,
         tanh_constant: float | None = 2.5,
         reward_shaping: ShapingMode = "rank",
+        mode: Mode = "one-shot",
+        step_reward: StepReward = "improvement",
+        step_cost: float = 0.0,
+        discount: float = 1.0,
     ) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
@@ -60,34 +68,44 @@ class ActorCritic(PolicySearch):
             tanh_constant,
             reward_shaping,
             value_head=True,
+            mode=mode,
+            step_reward=step_reward,
+            step_cost=step_cost,
+            discount=discount,
         )
         self.batch_size = batch_size
         self.value_weight = value_weight
         self.entropy_weight = entropy_weight
-        self.batch: list[tuple[Architecture, float]] = []
+        # (walk, return per decision, decisions chosen)
+        self.batch: list[tuple[Architecture, list[float], int]] = []
 
     def tell(self, architecture: Architecture, trial: Trial) -> None:
-        self.batch.append((architecture, self.shaper(trial)))
-        if len(self.batch) >= self.batch_size:
-            self._update()
+        for episode in self.episodes.tell(architecture, trial, self.shaper):
+            self.batch.append((episode.walk, self.episodes.returns(episode), episode.length))
+            if len(self.batch) >= self.batch_size:
+                self._update()
 
     def _update(self) -> None:
-        architectures = [architecture for architecture, _ in self.batch]
-        rewards = torch.tensor([reward for _, reward in self.batch])[:, None]  # [batch, 1]
-        scored = self.policy(architectures)
-        values = scored.values  # [batch, decisions]: predicted reward of each partial architecture
+        walks = [walk for walk, _, _ in self.batch]
+        returns = torch.tensor([returns for _, returns, _ in self.batch])  # [batch, decisions]
+        chosen = self.chosen([length for *_, length in self.batch])
+        scored = self.policy(walks)
+        values = scored.values  # [batch, decisions]: predicted return of each partial walk
         assert values is not None
-        advantages = (rewards - values).detach()
+        advantages = (returns - values).detach()
         policy_loss = -(scored.step_log_probs * advantages).sum(dim=1).mean()
-        value_loss = (rewards - values).pow(2).sum(dim=1).mean()
+        value_loss = ((returns - values).pow(2) * chosen).sum(dim=1).mean()
         entropy = scored.entropy.mean()
         self.step(policy_loss + self.value_weight * value_loss - self.entropy_weight * entropy)
         self.batch = []
 
     def state_dict(self) -> dict[str, Any]:
-        batch = [(dict(arch.choices), reward) for arch, reward in self.batch]
+        batch = [(dict(walk.choices), returns, n) for walk, returns, n in self.batch]
         return {**super().state_dict(), "batch": batch}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         super().load_state_dict(state)
-        self.batch = [(self.space.architecture(c), float(r)) for c, r in state["batch"]]
+        self.batch = [
+            (self.episodes.space.architecture(c), [float(r) for r in returns], int(n))
+            for c, returns, n in state["batch"]
+        ]

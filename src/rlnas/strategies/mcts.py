@@ -11,6 +11,8 @@ evaluations are backed up into the tree with their shaped reward, and the model
 ``ask`` runs ``simulations`` simulations and proposes the not-yet-evaluated leaf they reached with
 the best planned value (Wistuba 2017; AlphaX, Wang et al. 2019). Until ``warmup`` architectures
 are evaluated there is nothing to learn from, and it proposes random ones.
+Progressive (``Episodes``), the tree is over the decisions of growing episodes, a leaf is a whole
+episode, and its value (backed up and fit by the model) is the episode's discounted return.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import numpy as np
 from rlnas.controllers.reward_model import EnsembleRewardModel
 from rlnas.space import Architecture, SearchSpace
 from rlnas.strategies.base import Strategy
+from rlnas.strategies.episodes import Episode, Episodes, Mode, StepReward
 from rlnas.strategies.reward_shaping import RewardShaper, ShapingMode
 from rlnas.trial import Trial
 
@@ -41,7 +44,8 @@ class MCTS(Strategy):
     by ``refit_growth`` (a fraction, at least one new evaluation) since its last fit: after every
     one up to 50, every 2nd at 100, every 20th at 1,000, which keeps ask cheap in long runs
     (0: after every one).
-    ``reward_shaping`` is what the model is fit to.
+    ``reward_shaping`` is what the model is fit to. ``mode``, ``step_reward``, ``step_cost`` and
+    ``discount``: see ``Episodes``.
     """
 
     name = "mcts"
@@ -60,6 +64,10 @@ class MCTS(Strategy):
         max_points: int = 256,
         refit_growth: float = 0.02,
         reward_shaping: ShapingMode = "rank",
+        mode: Mode = "one-shot",
+        step_reward: StepReward = "improvement",
+        step_cost: float = 0.0,
+        discount: float = 1.0,
     ) -> None:
         super().__init__(space, seed)
         if simulations < 1 or warmup < 1:
@@ -71,36 +79,39 @@ class MCTS(Strategy):
         self.kappa = kappa
         self.warmup = warmup
         self.refit_growth = refit_growth
+        self.episodes = Episodes(space, mode, step_reward, step_cost, discount)
         self.model = EnsembleRewardModel(members, lengthscale, ridge, max_points)
         self.shaper = RewardShaper(reward_shaping)
         self.visits: dict[Node, int] = {}
         self.totals: dict[Node, float] = {}
-        self.evaluated: list[tuple[Architecture, float | None]] = []  # distinct, in order told
-        self.leaves: list[Node] = []  # the option indices of each evaluated architecture
+        self.evaluated: list[Episode] = []  # distinct walks, in the order told
+        self.leaves: list[Node] = []  # the option indices of each evaluated walk
         # nodes with nothing new below: evaluated leaves (or leaves isomorphic to one), and inner
         # nodes whose every open child is exhausted; simulations never enter them
         self.exhausted: set[Node] = set()
         self.told_keys: set[str] = set()
+        self.in_flight: set[str] = set()  # walks proposed by the ask under way
         self.model_size = 0  # how many evaluations the model was last fit on
         self.last_prediction: float | None = None
         self.last_error: float | None = None
         # caches: pure functions of the space, or of the model since its last fit
         self._open: dict[Node, tuple[int, ...]] = {}
         self._planned: dict[Node, float] = {}
-        sizes = [len(choice.options) for choice in space.choices]
+        sizes = [len(choice.options) for choice in self.episodes.space.choices]
         self._feature_offsets = np.cumsum([0, *sizes[:-1]])
         self._feature_size = sum(sizes)
 
     # --- acting ----------------------------------------------------------------------------------
     def ask(self, n: int = 1) -> list[Architecture]:
-        proposed: list[Architecture] = []
-        for _ in range(n):
-            taken = self.told_keys | {a.key for a in proposed}
-            if len(self.evaluated) < self.warmup:
-                proposed.append(self._random_new(taken))
-            else:
-                proposed.append(self._plan(taken))
-        return proposed
+        self.in_flight = set()
+        return self.episodes.ask(n, self._propose)
+
+    def _propose(self) -> Architecture:
+        taken = self.told_keys | self.in_flight
+        warming_up = len(self.evaluated) < self.warmup
+        walk = self._random_new(taken) if warming_up else self._plan(taken)
+        self.in_flight.add(walk.key)
+        return walk
 
     def _plan(self, taken: set[str]) -> Architecture:
         """Run the simulations; the best new leaf they reached, else a random new architecture."""
@@ -111,7 +122,7 @@ class MCTS(Strategy):
             if leaf is not None:
                 reached[leaf] = self._planned[leaf]
         for leaf in sorted(reached, key=reached.__getitem__, reverse=True):
-            architecture = self.space.decode(leaf)
+            architecture = self.episodes.space.decode(leaf)
             if architecture.key in self.told_keys:  # an isomorphic encoding was evaluated
                 self._exhaust(leaf)
             elif architecture.key not in taken:
@@ -126,7 +137,7 @@ class MCTS(Strategy):
         """
         node: Node = ()
         path = [node]
-        while len(node) < len(self.space):
+        while len(node) < len(self.episodes.space):
             actions = self._new_actions(node)
             if not actions:
                 return None
@@ -151,7 +162,7 @@ class MCTS(Strategy):
         return leaf
 
     def _rollout(self, node: Node) -> Node | None:
-        while len(node) < len(self.space):
+        while len(node) < len(self.episodes.space):
             actions = self._new_actions(node)
             if not actions:
                 return None
@@ -174,7 +185,7 @@ class MCTS(Strategy):
     def _random_new(self, taken: set[str], tries: int = 100) -> Architecture:
         """A uniformly random architecture not evaluated yet (a repeat only if none is found)."""
         for _ in range(tries):
-            architecture = self.space.sample(self.rng)
+            architecture = self.episodes.space.sample(self.rng)
             if architecture.key not in taken:
                 return architecture
         return architecture
@@ -198,24 +209,25 @@ class MCTS(Strategy):
     def _open_actions(self, node: Node) -> tuple[int, ...]:
         actions = self._open.get(node)
         if actions is None:
-            earlier = {c.name: c.options[i] for c, i in zip(self.space.choices, node)}
-            actions = tuple(int(i) for i in np.flatnonzero(self.space.open_mask(earlier)))
+            earlier = {c.name: c.options[i] for c, i in zip(self.episodes.space.choices, node)}
+            actions = tuple(int(i) for i in np.flatnonzero(self.episodes.space.open_mask(earlier)))
             self._open[node] = actions
         return actions
 
     # --- learning --------------------------------------------------------------------------------
     def tell(self, architecture: Architecture, trial: Trial) -> None:
-        if trial.cached:  # a repeat carries no news
-            return
-        if self.last_prediction is not None and trial.reward is not None:
-            self.last_error = abs(self.last_prediction - self.shaper.transform(trial.reward))
-        reward = self.shaper(trial)
-        self.evaluated.append((architecture, trial.reward))
-        self.told_keys.add(architecture.key)
-        leaf = tuple(self.space.encode(architecture))
-        self.leaves.append(leaf)
-        self._exhaust(leaf)
-        self._backup([leaf[:depth] for depth in range(len(leaf) + 1)], reward)
+        for episode in self.episodes.tell(architecture, trial, self.shaper):
+            if episode.walk.key in self.told_keys:  # a repeat carries no news
+                continue
+            value = self.episodes.returns(episode)[0]
+            if self.last_prediction is not None and None not in episode.raw:
+                self.last_error = abs(self.last_prediction - value)
+            self.evaluated.append(episode)
+            self.told_keys.add(episode.walk.key)
+            leaf = tuple(self.episodes.space.encode(episode.walk))
+            self.leaves.append(leaf)
+            self._exhaust(leaf)
+            self._backup([leaf[:depth] for depth in range(len(leaf) + 1)], value)
 
     def _refit_if_stale(self) -> None:
         """Fit the model on every evaluation, rewards shaped as the shaper sees them now."""
@@ -223,9 +235,11 @@ class MCTS(Strategy):
         if new < max(1, self.refit_growth * self.model_size):
             return
         features = self._features(self.leaves)
-        failure = self.shaper.failure_reward()
         targets = np.array(
-            [self.shaper.transform(failure if r is None else r) for _, r in self.evaluated]
+            [
+                self.episodes.returns(episode, self.episodes.reshaped(episode, self.shaper))[0]
+                for episode in self.evaluated
+            ]
         )
         self.model.fit(features, targets, self.rng)
         self.model_size = len(self.evaluated)
@@ -254,7 +268,8 @@ class MCTS(Strategy):
             "model": self.model.state_dict(),
             "model_size": self.model_size,
             "tree": [(list(node), self.visits[node], self.totals[node]) for node in self.visits],
-            "evaluated": [(dict(a.choices), reward) for a, reward in self.evaluated],
+            "evaluated": [self.episodes.episode_state(episode) for episode in self.evaluated],
+            "episodes": self.episodes.state_dict(),
             "exhausted": [list(node) for node in self.exhausted],
             "planned": [(list(leaf), value) for leaf, value in self._planned.items()],
             "last_prediction": self.last_prediction,
@@ -268,12 +283,10 @@ class MCTS(Strategy):
         self.model_size = int(state["model_size"])
         self.visits = {tuple(node): int(visits) for node, visits, _ in state["tree"]}
         self.totals = {tuple(node): float(total) for node, _, total in state["tree"]}
-        self.evaluated = [
-            (self.space.architecture(c), None if r is None else float(r))
-            for c, r in state["evaluated"]
-        ]
-        self.told_keys = {a.key for a, _ in self.evaluated}
-        self.leaves = [tuple(self.space.encode(a)) for a, _ in self.evaluated]
+        self.evaluated = [self.episodes.load_episode(episode) for episode in state["evaluated"]]
+        self.episodes.load_state_dict(state["episodes"])
+        self.told_keys = {episode.walk.key for episode in self.evaluated}
+        self.leaves = [tuple(self.episodes.space.encode(e.walk)) for e in self.evaluated]
         self.exhausted = {tuple(node) for node in state["exhausted"]}
         self._planned = {tuple(leaf): float(value) for leaf, value in state["planned"]}
         self.last_prediction = state["last_prediction"]

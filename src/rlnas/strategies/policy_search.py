@@ -1,6 +1,7 @@
 """What every strategy that trains the LSTM controller shares, so each algorithm file holds only
 its own data, loss and update: the policy, its Adam optimizer, the sampling generator, the reward
-shaper and an optional moving-average baseline, and saving and restoring all of them.
+shaper, an optional moving-average baseline and the episodes (one-shot or progressive), and saving
+and restoring all of them.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import torch
 from rlnas.controllers.lstm_policy import LSTMPolicy
 from rlnas.space import Architecture, SearchSpace
 from rlnas.strategies.base import Strategy
+from rlnas.strategies.episodes import Episodes, Mode, StepReward
 from rlnas.strategies.reward_shaping import RewardShaper, ShapingMode
 
 
@@ -21,7 +23,9 @@ class PolicySearch(Strategy):
 
     ``hidden_size`` is the LSTM width; ``temperature`` and ``tanh_constant`` shape the logits as
     ``c * tanh(l / T)`` (ENAS: 5 and 2.5; None disables); ``reward_shaping`` puts raw rewards on
-    one scale (``RewardShaper``).
+    one scale (``RewardShaper``). ``mode``, ``step_reward``, ``step_cost`` and ``discount``
+    choose one-shot or progressive episodes and their per-step returns (``Episodes``); the
+    policy walks ``episodes.space``.
     """
 
     def __init__(
@@ -34,12 +38,17 @@ class PolicySearch(Strategy):
         tanh_constant: float | None,
         reward_shaping: ShapingMode,
         value_head: bool = False,
+        mode: Mode = "one-shot",
+        step_reward: StepReward = "improvement",
+        step_cost: float = 0.0,
+        discount: float = 1.0,
     ) -> None:
         super().__init__(space, seed)
         self.learning_rate = learning_rate
+        self.episodes = Episodes(space, mode, step_reward, step_cost, discount)
         self.generator = torch.Generator().manual_seed(seed)
         self.policy = LSTMPolicy(
-            space,
+            self.episodes.space,
             hidden_size=hidden_size,
             temperature=temperature,
             tanh_constant=tanh_constant,
@@ -51,7 +60,11 @@ class PolicySearch(Strategy):
         self.baseline: float | None = None
 
     def ask(self, n: int = 1) -> list[Architecture]:
-        return [self.policy.sample(self.generator).architecture for _ in range(n)]
+        return self.episodes.ask(n, self.propose)
+
+    def propose(self) -> Architecture:
+        """A new walk drawn from the policy: an architecture, or a progressive episode."""
+        return self.policy.sample(self.generator).architecture
 
     def update_baseline(self, rewards: list[float], decay: float) -> float:
         """Fold ``rewards`` into the exponential moving average of rewards and return it."""
@@ -62,6 +75,10 @@ class PolicySearch(Strategy):
                 self.baseline += (1 - decay) * (reward - self.baseline)
         assert self.baseline is not None
         return self.baseline
+
+    def chosen(self, lengths: list[int]) -> torch.Tensor:
+        """[episodes, decisions] mask of the decisions each walk chose (not forced after a stop)."""
+        return torch.arange(len(self.episodes.space))[None, :] < torch.tensor(lengths)[:, None]
 
     def step(self, loss: torch.Tensor) -> None:
         """One optimizer step on ``loss``."""
@@ -83,6 +100,7 @@ class PolicySearch(Strategy):
             "generator": self.generator.get_state(),
             "shaper": self.shaper.state_dict(),
             "baseline": self.baseline,
+            "episodes": self.episodes.state_dict(),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -92,3 +110,4 @@ class PolicySearch(Strategy):
         self.generator.set_state(state["generator"])
         self.shaper.load_state_dict(state["shaper"])
         self.baseline = state["baseline"]
+        self.episodes.load_state_dict(state["episodes"])

@@ -1,14 +1,16 @@
 """Proximal policy optimization of an LSTM controller (Schulman et al., 2017; NASNet, Zoph et al.,
 CVPR 2018, trained its controller with PPO).
 
-Data: at ``ask`` the log-probability of each proposal under the policy that drew it is kept,
-keyed by architecture (results may come back in any order); ``tell`` moves the architecture, its
-shaped reward and that old log-probability into the batch. A repeat told from the cache with no
-pending proposal uses the current policy's log-probability.
-Loss: the clipped surrogate ``-min(ratio * A, clip(ratio, 1 - e, 1 + e) * A)`` with
-``ratio = exp(new_log_prob - old_log_prob)``, minus an entropy bonus. The advantage ``A`` is the
-shaped reward minus a moving-average baseline, normalized over the batch.
-Update: ``epochs`` Adam steps over each full batch of ``batch_size`` architectures.
+Data: when a walk is drawn, the log-probability of each of its decisions under the policy that
+drew it is kept, keyed by walk (results may come back in any order); a finished episode
+(``Episodes``) moves the walk, the return of every decision and those old log-probabilities into
+the batch. One-shot, the walk is the architecture and every return its shaped reward. A repeat
+told from the cache with no pending proposal uses the current policy's log-probabilities.
+Loss: per decision ``t``, the clipped surrogate ``-min(ratio_t * A_t, clip(ratio_t, 1 - e,
+1 + e) * A_t)`` with ``ratio_t = exp(new_log_prob_t - old_log_prob_t)``, summed over the walk,
+minus an entropy bonus. The advantage ``A_t`` is the return minus a moving-average baseline,
+normalized over the batch's chosen decisions.
+Update: ``epochs`` Adam steps over each full batch of ``batch_size`` episodes.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 import torch
 
 from rlnas.space import Architecture, SearchSpace
+from rlnas.strategies.episodes import Mode, StepReward
 from rlnas.strategies.policy_search import PolicySearch
 from rlnas.strategies.reward_shaping import ShapingMode
 from rlnas.trial import Trial
@@ -32,6 +35,7 @@ class PPO(PolicySearch):
     The other hyper-parameters mean what they mean in ``REINFORCE``. Defaults were chosen by mean
     validation regret on NAS-Bench-Graph at a budget of 100 architectures (batches of 2 and
     normalize shaping searched worse; 8 epochs or a learning rate of 0.03 no better).
+    ``mode``, ``step_reward``, ``step_cost`` and ``discount``: see ``Episodes``.
     """
 
     name = "ppo"
@@ -51,11 +55,25 @@ class PPO(PolicySearch):
         temperature: float | None = 5.0,
         tanh_constant: float | None = 2.5,
         reward_shaping: ShapingMode = "rank",
+        mode: Mode = "one-shot",
+        step_reward: StepReward = "improvement",
+        step_cost: float = 0.0,
+        discount: float = 1.0,
     ) -> None:
         if batch_size < 1 or epochs < 1:
             raise ValueError("batch_size and epochs must be at least 1")
         super().__init__(
-            space, seed, learning_rate, hidden_size, temperature, tanh_constant, reward_shaping
+            space,
+            seed,
+            learning_rate,
+            hidden_size,
+            temperature,
+            tanh_constant,
+            reward_shaping,
+            mode=mode,
+            step_reward=step_reward,
+            step_cost=step_cost,
+            discount=discount,
         )
         self.batch_size = batch_size
         self.epochs = epochs
@@ -63,52 +81,57 @@ class PPO(PolicySearch):
         self.baseline_decay = baseline_decay
         self.normalize_advantages = normalize_advantages
         self.entropy_weight = entropy_weight
-        self.pending: dict[Architecture, float] = {}  # proposal -> log-prob when it was sampled
-        self.batch: list[tuple[Architecture, float, float]] = []  # (arch, reward, old log-prob)
+        self.pending: dict[Architecture, list[float]] = {}  # walk -> log-probs when drawn
+        # (walk, return per decision, old log-prob per decision, decisions chosen)
+        self.batch: list[tuple[Architecture, list[float], list[float], int]] = []
 
-    def ask(self, n: int = 1) -> list[Architecture]:
-        proposals = []
-        for _ in range(n):
-            sample = self.policy.sample(self.generator)
-            self.pending[sample.architecture] = sample.log_prob
-            proposals.append(sample.architecture)
-        return proposals
+    def propose(self) -> Architecture:
+        sample = self.policy.sample(self.generator)
+        self.pending[sample.architecture] = list(sample.step_log_probs)
+        return sample.architecture
 
     def tell(self, architecture: Architecture, trial: Trial) -> None:
-        reward = self.shaper(trial)
-        old_log_prob = self.pending.pop(architecture, None)
-        if old_log_prob is None:
-            with torch.no_grad():
-                old_log_prob = float(self.policy([architecture]).log_prob[0])
-        self.batch.append((architecture, reward, old_log_prob))
-        if len(self.batch) >= self.batch_size:
-            self._update()
+        for episode in self.episodes.tell(architecture, trial, self.shaper):
+            old_log_probs = self.pending.pop(episode.walk, None)
+            if old_log_probs is None:
+                with torch.no_grad():
+                    old_log_probs = self.policy([episode.walk]).step_log_probs[0].tolist()
+            returns = self.episodes.returns(episode)
+            self.batch.append((episode.walk, returns, old_log_probs, episode.length))
+            if len(self.batch) >= self.batch_size:
+                self._update()
 
     def _update(self) -> None:
-        architectures = [architecture for architecture, _, _ in self.batch]
-        rewards = torch.tensor([reward for _, reward, _ in self.batch])
-        old_log_probs = torch.tensor([old for _, _, old in self.batch])
-        advantages = rewards - self.update_baseline(rewards.tolist(), self.baseline_decay)
+        walks = [walk for walk, _, _, _ in self.batch]
+        returns = torch.tensor([returns for _, returns, _, _ in self.batch])
+        old_log_probs = torch.tensor([old for _, _, old, _ in self.batch])
+        chosen = self.chosen([length for *_, length in self.batch])
+        whole = [returns[0] for _, returns, _, _ in self.batch]
+        advantages = returns - self.update_baseline(whole, self.baseline_decay)
         if self.normalize_advantages and len(self.batch) > 1:
-            advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
+            mean, std = advantages[chosen].mean(), advantages[chosen].std()
+            advantages = (advantages - mean) / (std + 1e-8)
+        advantages = advantages * chosen  # decisions forced after a stop teach nothing
         for _ in range(self.epochs):
-            scored = self.policy(architectures)
-            ratio = torch.exp(scored.log_prob - old_log_probs)
+            scored = self.policy(walks)
+            ratio = torch.exp(scored.step_log_probs - old_log_probs)
             clipped = torch.clamp(ratio, 1 - self.clip, 1 + self.clip)
-            surrogate = torch.minimum(ratio * advantages, clipped * advantages)
+            surrogate = torch.minimum(ratio * advantages, clipped * advantages).sum(dim=1)
             self.step(-surrogate.mean() - self.entropy_weight * scored.entropy.mean())
         self.batch = []
 
     def state_dict(self) -> dict[str, Any]:
         return {
             **super().state_dict(),
-            "pending": [(dict(arch.choices), old) for arch, old in self.pending.items()],
-            "batch": [(dict(arch.choices), reward, old) for arch, reward, old in self.batch],
+            "pending": [(dict(walk.choices), old) for walk, old in self.pending.items()],
+            "batch": [(dict(walk.choices), r, old, n) for walk, r, old, n in self.batch],
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         super().load_state_dict(state)
-        self.pending = {self.space.architecture(c): float(old) for c, old in state["pending"]}
+        walk = self.episodes.space.architecture
+        self.pending = {walk(c): [float(x) for x in old] for c, old in state["pending"]}
         self.batch = [
-            (self.space.architecture(c), float(r), float(old)) for c, r, old in state["batch"]
+            (walk(c), [float(x) for x in r], [float(x) for x in old], int(n))
+            for c, r, old, n in state["batch"]
         ]

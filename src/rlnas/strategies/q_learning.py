@@ -1,9 +1,11 @@
 """Tabular Q-learning over the decision sequence with experience replay (MetaQNN, Baker 2017).
 
-Data: each told architecture is an episode, one decision per step, with its (shaped) reward at the
-last step only; distinct architectures also enter a replay buffer of (architecture, raw reward).
-Update: the episode's transitions are backed up last decision first, the last one towards the
-reward and every earlier one towards ``discount * max_a' Q(s', a')`` (off-policy); then
+Data: one-shot, each told architecture is an episode, one decision per step, with its (shaped)
+reward at the last step only; progressive (MetaQNN's own form), an episode grows a network and
+each growth step is rewarded where it is evaluated (``Episodes``). Episodes with news also enter a
+replay buffer that keeps their raw rewards.
+Update: the episode's transitions are backed up last decision first, each towards
+``r_t + discount_t * max_a' Q(s', a')`` (off-policy; the last one towards ``r_t`` alone); then
 ``replay`` episodes drawn from the buffer are backed up the same way, their rewards re-shaped
 under today's statistics. Acting: epsilon-greedy over the open options, epsilon following
 MetaQNN's schedule (``EpsilonSchedule``) in the number of distinct architectures told.
@@ -11,11 +13,13 @@ MetaQNN's schedule (``EpsilonSchedule``) in the number of distinct architectures
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from rlnas.controllers.q_table import EpsilonSchedule, QTable
 from rlnas.space import Architecture, SearchSpace
 from rlnas.strategies.base import Strategy
+from rlnas.strategies.episodes import Episode, Episodes, Mode, StepReward
 from rlnas.strategies.reward_shaping import RewardShaper, ShapingMode
 from rlnas.trial import Trial
 
@@ -32,7 +36,9 @@ class QLearning(Strategy):
     middle of accuracies). ``epsilon_length``, ``explore_fraction``, ``final_epsilon`` and
     ``epsilon_steps`` define the schedule (see ``EpsilonSchedule``); set ``epsilon_length`` to the
     budget: past it the greedy walk mostly repeats known architectures. ``replay`` is how many
-    past episodes are replayed after each result.
+    past episodes are replayed after each result. ``mode``, ``step_reward`` and ``step_cost``
+    choose one-shot or progressive episodes (``Episodes``); progressive, ``discount`` applies
+    once per growth step.
     """
 
     name = "q-learning"
@@ -50,6 +56,9 @@ class QLearning(Strategy):
         epsilon_steps: int = 9,
         replay: int = 20,
         reward_shaping: ShapingMode = "rank",
+        mode: Mode = "one-shot",
+        step_reward: StepReward = "improvement",
+        step_cost: float = 0.0,
     ) -> None:
         super().__init__(space, seed)
         if not 0.0 < learning_rate <= 1.0:
@@ -57,43 +66,41 @@ class QLearning(Strategy):
         if replay < 0:
             raise ValueError("replay must be at least 0")
         self.learning_rate = learning_rate
-        self.discount = discount
         self.replay = replay
         self.schedule = EpsilonSchedule(
             epsilon_length, explore_fraction, final_epsilon, epsilon_steps
         )
-        self.table = QTable(space, initial_q)
+        self.episodes = Episodes(space, mode, step_reward, step_cost, discount)
+        self.table = QTable(self.episodes.space, initial_q)
         self.shaper = RewardShaper(reward_shaping)
-        # distinct architectures told: (architecture, its actions, raw reward or None)
-        self.buffer: list[tuple[Architecture, list[int], float | None]] = []
+        self.buffer: list[Episode] = []  # episodes with news, in the order told
 
     def ask(self, n: int = 1) -> list[Architecture]:
         epsilon = self.schedule(len(self.buffer))
-        return [self.table.rollout(epsilon, self.rng) for _ in range(n)]
+        return self.episodes.ask(n, lambda: self.table.rollout(epsilon, self.rng))
 
     def tell(self, architecture: Architecture, trial: Trial) -> None:
-        reward = self.shaper(trial)
-        if not trial.cached:  # a repeat is learned from again but not replayed twice
-            self.buffer.append((architecture, self.space.encode(architecture), trial.reward))
-        self.learn(self.space.encode(architecture), reward)
-        if self.replay and self.buffer:
-            size = min(self.replay, len(self.buffer))
-            for index in self.rng.choice(len(self.buffer), size, replace=False):
-                _, actions, raw = self.buffer[int(index)]
-                self.learn(actions, self.shaped(raw))
+        for episode in self.episodes.tell(architecture, trial, self.shaper):
+            if not episode.cached:  # a repeat is learned from again but not replayed twice
+                self.buffer.append(episode)
+            self.learn(episode, episode.shaped)
+            if self.replay and self.buffer:
+                size = min(self.replay, len(self.buffer))
+                for index in self.rng.choice(len(self.buffer), size, replace=False):
+                    past = self.buffer[int(index)]
+                    self.learn(past, self.episodes.reshaped(past, self.shaper))
 
-    def shaped(self, raw: float | None) -> float:
-        """A stored raw reward under today's shaping; None (a failure) as the shaper rates it."""
-        return self.shaper.transform(self.shaper.failure_reward() if raw is None else raw)
-
-    def learn(self, actions: list[int], reward: float) -> None:
-        """Back up one episode, last decision first: to the reward, then to the next value."""
+    def learn(self, episode: Episode, shaped: Sequence[float]) -> None:
+        """Back up one episode, last decision first, given its steps' shaped rewards."""
+        actions = self.episodes.space.encode(episode.walk)[: episode.length]
+        rewards = self.episodes.rewards(episode, shaped)
+        discounts = self.episodes.discounts(episode)
         for step in reversed(range(len(actions))):
             state, action = tuple(actions[:step]), actions[step]
-            if step == len(actions) - 1:
-                target = reward
-            else:
-                target = self.discount * self.next_value((*state, action), actions[step + 1])
+            target = rewards[step]
+            if step < len(actions) - 1:
+                next_value = self.next_value((*state, action), actions[step + 1])
+                target += discounts[step] * next_value
             self.table.update(state, action, target, self.learning_rate)
 
     def next_value(self, next_state: tuple[int, ...], next_action: int) -> float:
@@ -111,15 +118,13 @@ class QLearning(Strategy):
             **super().state_dict(),
             "table": self.table.state_dict(),
             "shaper": self.shaper.state_dict(),
-            "buffer": [(dict(arch.choices), reward) for arch, _, reward in self.buffer],
+            "buffer": [self.episodes.episode_state(episode) for episode in self.buffer],
+            "episodes": self.episodes.state_dict(),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         super().load_state_dict(state)
         self.table.load_state_dict(state["table"])
         self.shaper.load_state_dict(state["shaper"])
-        self.buffer = []
-        for choices, reward in state["buffer"]:
-            architecture = self.space.architecture(choices)
-            raw = None if reward is None else float(reward)
-            self.buffer.append((architecture, self.space.encode(architecture), raw))
+        self.buffer = [self.episodes.load_episode(episode) for episode in state["buffer"]]
+        self.episodes.load_state_dict(state["episodes"])

@@ -6,6 +6,7 @@ Adding a strategy is one line here.
 
 from __future__ import annotations
 
+import inspect
 from importlib import import_module
 from typing import Any
 
@@ -38,6 +39,9 @@ def make_strategy(
 ) -> Strategy:
     """Build the strategy ``name`` for ``space``; ``options`` are its constructor's keywords."""
     cls = strategy_class(name)
+    mode = (options or {}).get("mode", "one-shot")
+    if mode != "one-shot" and "mode" not in inspect.signature(cls).parameters:
+        raise UnknownName(f"strategy {name!r} has no {mode} mode; use it one-shot")
     try:
         return cls(space, seed=seed, **(options or {}))
     except TypeError as error:

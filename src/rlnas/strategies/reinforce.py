@@ -1,8 +1,11 @@
 """REINFORCE with a moving-average baseline (Zoph & Le, ICLR 2017; ENAS, Pham et al., ICML 2018).
 
-Data: each told architecture with its shaped reward, collected until ``batch_size`` are in.
-Loss: ``-(log_prob(architecture) * (reward - baseline))`` averaged over the batch, minus an
-entropy bonus; the baseline is an exponential moving average of the shaped rewards.
+Data: each finished episode (``Episodes``) with the return of every decision, collected until
+``batch_size`` are in. One-shot, an episode is one architecture and every decision's return is its
+shaped reward; progressive, a decision's return is the discounted sum of the step rewards from
+its growth step on.
+Loss: ``-sum_t log_prob_t * (return_t - baseline)`` averaged over the batch, minus an entropy
+bonus; the baseline is an exponential moving average of the episodes' whole returns.
 Update: one Adam step, then the batch is cleared.
 """
 
@@ -13,6 +16,7 @@ from typing import Any
 import torch
 
 from rlnas.space import Architecture, SearchSpace
+from rlnas.strategies.episodes import Mode, StepReward
 from rlnas.strategies.policy_search import PolicySearch
 from rlnas.strategies.reward_shaping import ShapingMode
 from rlnas.trial import Trial
@@ -29,7 +33,7 @@ class REINFORCE(PolicySearch):
     ``tanh_constant`` shape the logits as ``c * tanh(l / T)`` (ENAS: 5 and 2.5; None disables,
     and without them the policy collapsed onto a few architectures within ~35 trials);
     ``reward_shaping`` is how raw rewards are put on one scale (``RewardShaper``; rank beat
-    normalize).
+    normalize). ``mode``, ``step_reward``, ``step_cost`` and ``discount``: see ``Episodes``.
     """
 
     name = "reinforce"
@@ -46,35 +50,54 @@ class REINFORCE(PolicySearch):
         temperature: float | None = 5.0,
         tanh_constant: float | None = 2.5,
         reward_shaping: ShapingMode = "rank",
+        mode: Mode = "one-shot",
+        step_reward: StepReward = "improvement",
+        step_cost: float = 0.0,
+        discount: float = 1.0,
     ) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
         super().__init__(
-            space, seed, learning_rate, hidden_size, temperature, tanh_constant, reward_shaping
+            space,
+            seed,
+            learning_rate,
+            hidden_size,
+            temperature,
+            tanh_constant,
+            reward_shaping,
+            mode=mode,
+            step_reward=step_reward,
+            step_cost=step_cost,
+            discount=discount,
         )
         self.batch_size = batch_size
         self.baseline_decay = baseline_decay
         self.entropy_weight = entropy_weight
-        self.batch: list[tuple[Architecture, float]] = []
+        self.batch: list[tuple[Architecture, list[float]]] = []  # (walk, return per decision)
 
     def tell(self, architecture: Architecture, trial: Trial) -> None:
-        self.batch.append((architecture, self.shaper(trial)))
-        if len(self.batch) >= self.batch_size:
-            self._update()
+        for episode in self.episodes.tell(architecture, trial, self.shaper):
+            self.batch.append((episode.walk, self.episodes.returns(episode)))
+            if len(self.batch) >= self.batch_size:
+                self._update()
 
     def _update(self) -> None:
-        architectures = [architecture for architecture, _ in self.batch]
-        rewards = torch.tensor([reward for _, reward in self.batch])
-        advantages = rewards - self.update_baseline(rewards.tolist(), self.baseline_decay)
-        scored = self.policy(architectures)
-        loss = -(scored.log_prob * advantages).mean() - self.entropy_weight * scored.entropy.mean()
-        self.step(loss)
+        walks = [walk for walk, _ in self.batch]
+        returns = torch.tensor([returns for _, returns in self.batch])  # [batch, decisions]
+        whole = [returns[0] for _, returns in self.batch]
+        advantages = returns - self.update_baseline(whole, self.baseline_decay)
+        scored = self.policy(walks)
+        policy_loss = -(scored.step_log_probs * advantages).sum(dim=1).mean()
+        self.step(policy_loss - self.entropy_weight * scored.entropy.mean())
         self.batch = []
 
     def state_dict(self) -> dict[str, Any]:
-        batch = [(dict(arch.choices), reward) for arch, reward in self.batch]
+        batch = [(dict(walk.choices), returns) for walk, returns in self.batch]
         return {**super().state_dict(), "batch": batch}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         super().load_state_dict(state)
-        self.batch = [(self.space.architecture(c), float(r)) for c, r in state["batch"]]
+        self.batch = [
+            (self.episodes.space.architecture(c), [float(r) for r in returns])
+            for c, returns in state["batch"]
+        ]

@@ -31,6 +31,9 @@ class Task:
     model has one output per class. Regression targets are float32 in the data's own units; a model
     has one output and is trained on the target standardized with ``target_mean`` and
     ``target_std`` (training rows only). ``indices`` gives each split's rows of the source data.
+    The feature tensors are standardized: ``(raw - feature_mean) / feature_std``, with statistics
+    shaped like one row (ones on the axes they are shared over), kept so that an exported model
+    can take raw features.
     """
 
     name: str
@@ -47,6 +50,8 @@ class Task:
     classes: tuple[str | int, ...] = ()
     target_mean: float = 0.0
     target_std: float = 1.0
+    feature_mean: torch.Tensor = field(default_factory=lambda: torch.zeros(()))
+    feature_std: torch.Tensor = field(default_factory=lambda: torch.ones(()))
 
     def __post_init__(self) -> None:
         # a plain dict (not a read-only proxy) keeps the task picklable for process pools
@@ -104,7 +109,7 @@ def make_task(
     else:
         target, classes = _class_target(name, y, kind)
     train, val, test = split_indices(name, target, kind, seed)
-    X = _standardize(X, train)
+    X, feature_mean, feature_std = _standardize(X, train)
     if kind == "regression":
         mean, std = float(target[train].mean()), float(target[train].std()) or 1.0
         dtype, n_outputs = torch.float32, 1
@@ -132,6 +137,8 @@ def make_task(
         classes=classes,
         target_mean=mean,
         target_std=std,
+        feature_mean=torch.as_tensor(feature_mean, dtype=torch.float32),
+        feature_std=torch.as_tensor(feature_std, dtype=torch.float32),
     )
 
 
@@ -205,10 +212,14 @@ def _regression_target(name: str, y: np.ndarray) -> np.ndarray:
     return target
 
 
-def _standardize(X: np.ndarray, train: np.ndarray) -> np.ndarray:
+def _standardize(X: np.ndarray, train: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Zero mean, unit variance from the training rows: per feature for flat inputs, per channel
-    (the first feature axis, over all positions) for images and sequences."""
+    (the first feature axis, over all positions) for images and sequences.
+
+    Returns the standardized features and the mean and std used, each shaped like one row.
+    """
     axes = (0,) if X.ndim == 2 else (0, *range(2, X.ndim))
     mean = X[train].mean(axis=axes, keepdims=True)
     std = X[train].std(axis=axes, keepdims=True)
-    return (X - mean) / np.where(std > 0, std, 1.0)
+    std = np.where(std > 0, std, 1.0)
+    return (X - mean) / std, mean[0], std[0]

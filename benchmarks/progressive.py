@@ -1,0 +1,188 @@
+"""Progressive versus one-shot search at an equal number of evaluated architectures.
+
+The space is NAS-Bench-Graph grown node by node (``rlnas.space.nas_bench_graph.GROWTH``): the
+first step fixes the link pattern and the first node's operation, each later step gives one more
+node an operation, and a node without one yet passes its input through ('skip'). Every network
+along an episode is an architecture of the benchmark, so the table holds its true value: the
+intermediate evaluations are real, and the budget counts them like any other.
+
+For each dataset, learning strategy and seed, one search runs in each mode to the same budget of
+distinct evaluated architectures (intermediate ones included); the incumbent is the best
+architecture evaluated by validation, as in ``tabular_strategies.py``. Its section of RESULTS.md
+(between its markers) is replaced; the rest of the file is kept.
+
+    python benchmarks/progressive.py              # the full run (see README.md)
+    python benchmarks/progressive.py --quick      # a smoke test, under a minute
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shlex
+import statistics
+import sys
+import tempfile
+import time
+from concurrent.futures import as_completed
+from datetime import UTC, datetime
+from pathlib import Path
+
+from results_file import write_section
+from rlnas.compare import REPEATS_BEFORE_STOP, score_run, worker_pool
+from rlnas.estimators import load_benchmark
+from rlnas.search import search
+
+SECTION = "progressive"
+STRATEGIES = ("q-learning", "sarsa", "reinforce", "ppo", "actor-critic", "mcts")
+MODES = ("one-shot", "progressive")
+REFERENCE = "random"
+PROGRESSIVE_OPTIONS = {"q-learning": {"epsilon_length": 50}, "sarsa": {"epsilon_length": 50}}
+"""MetaQNN's epsilon schedule counts episodes; ~2 evaluations per episode fit 50 in 100."""
+Result = tuple[float, float, int, float]  # validation regret, test regret, evaluations, nodes
+
+
+def one_search(dataset: str, strategy: str, mode: str, seed: int, budget: int) -> Result:
+    """One search; its incumbent's regrets, the evaluations used, the incumbent's computing
+    nodes (operations other than 'skip')."""
+    import torch
+
+    torch.set_num_threads(1)  # one process per core
+    bench = load_benchmark(f"nbg:{dataset}")
+    options = {"mode": mode, **PROGRESSIVE_OPTIONS.get(strategy, {})} if mode != "one-shot" else {}
+    result = search(
+        bench.space,
+        bench.evaluate,
+        strategy,
+        metric=bench.metric,
+        budget=budget,
+        seed=seed,
+        strategy_options=options,
+        max_repeats=REPEATS_BEFORE_STOP,
+    )
+    queried = [trial.metrics if trial.reward is not None else None for trial in result.trials]
+    run = score_run(bench, strategy, seed, queried, budget)
+    assert result.best is not None
+    nodes = sum(result.best.architecture.choices[f"op{k}"] != "skip" for k in range(4))
+    return run.validation_regret[-1], run.test_regret[-1], len(result.trials), nodes
+
+
+def run_all(args: argparse.Namespace) -> dict[tuple[str, str, str], list[Result]]:
+    jobs = [(d, s, m) for d in args.datasets for s in args.strategies for m in MODES]
+    jobs += [(d, REFERENCE, "one-shot") for d in args.datasets]
+    results: dict[tuple[str, str, str], list[Result]] = {job: [] for job in jobs}
+    with worker_pool(args.workers) as pool:
+        futures = {
+            pool.submit(one_search, *job, seed, args.budget): job
+            for job in jobs
+            for seed in range(args.seeds)
+        }
+        for done, future in enumerate(as_completed(futures), start=1):
+            results[futures[future]].append(future.result())
+            if done % 20 == 0 or done == len(futures):
+                print(f"{done}/{len(futures)} searches", file=sys.stderr, flush=True)
+    return results
+
+
+def mean_std(values: list[float], scale: float = 100.0) -> str:
+    spread = statistics.stdev(values) if len(values) > 1 else 0.0
+    return f"{statistics.mean(values) * scale:.2f} ± {spread * scale:.2f}"
+
+
+def table(dataset: str, results: dict[tuple[str, str, str], list[Result]]) -> list[str]:
+    lines = [
+        f"#### nbg:{dataset}",
+        "",
+        "| strategy | mode | validation regret (%) | test regret (%) | evaluations | nodes |",
+        "|---|---|---|---|---|---|",
+    ]
+    for (data, strategy, mode), runs in results.items():
+        if data != dataset:
+            continue
+        validation, test, evaluations, nodes = zip(*runs)
+        lines.append(
+            f"| {strategy} | {mode} | {mean_std(list(validation))} | {mean_std(list(test))} | "
+            f"{statistics.mean(evaluations):.0f} | {statistics.mean(nodes):.1f} |"
+        )
+    return [*lines, ""]
+
+
+def verdict(results: dict[tuple[str, str, str], list[Result]], args: argparse.Namespace) -> str:
+    """Per strategy: on how many datasets progressive mode had the lower mean regret."""
+    lines = []
+    for column, regret in ((0, "validation"), (1, "test")):
+        parts = []
+        for strategy in args.strategies:
+            wins = sum(
+                statistics.mean(r[column] for r in results[(d, strategy, "progressive")])
+                < statistics.mean(r[column] for r in results[(d, strategy, "one-shot")])
+                for d in args.datasets
+            )
+            parts.append(f"{strategy} {wins}/{len(args.datasets)}")
+        lines.append(f"Progressive had the lower mean {regret} regret on: {', '.join(parts)}.")
+    return "\n".join(lines)
+
+
+def section(results, args: argparse.Namespace, seconds: float) -> str:
+    import torch
+
+    lines = [
+        "## Progressive versus one-shot mode (NAS-Bench-Graph grown node by node)",
+        "",
+        f"Generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC in {seconds / 60:.1f} min by",
+        f"`{shlex.join(['python', *sys.argv])}`",
+        f"on {os.cpu_count()} CPUs ({platform.platform()}), {args.workers} worker(s), Python "
+        f"{platform.python_version()}, torch {torch.__version__}.",
+        "",
+        f"Each search evaluates {args.budget} distinct architectures; a progressive search counts "
+        "every network along its episodes (a node not grown yet is 'skip', and the table holds "
+        f"such networks too). Mean ± std over {args.seeds} seeds of the incumbent's validation "
+        "and test regret (the table's best minus the incumbent's, in accuracy points), the "
+        "evaluations used (fewer than the budget if a search stopped after proposing only known "
+        "architectures) and the incumbent's computing nodes (operations other than skip, of 4). "
+        "Progressive options: per-step reward = improvement, step cost 0, discount 1; q-learning "
+        "and sarsa with epsilon_length 50 (their schedule counts episodes). `random` is one-shot "
+        "random search, for reference.",
+        "",
+        verdict(results, args),
+        "",
+    ]
+    for dataset in args.datasets:
+        lines += table(dataset, results)
+    return "\n".join(lines).rstrip()
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--datasets", default="cora,citeseer,photo")
+    parser.add_argument("--strategies", default=",".join(STRATEGIES))
+    parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--budget", type=int, default=100)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--out", type=Path, default=Path(__file__).with_name("RESULTS.md"))
+    parser.add_argument("--quick", action="store_true", help="2 seeds, budget 30, cora only")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.datasets, args.seeds, args.budget = "cora", 2, 30
+        args.out = Path(tempfile.gettempdir()) / "RESULTS-progressive-quick.md"
+    args.datasets = args.datasets.split(",")
+    args.strategies = args.strategies.split(",")
+    return args
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse(argv)
+    for variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[variable] = "1"
+    started = time.perf_counter()
+    results = run_all(args)
+    seconds = time.perf_counter() - started
+    text = section(results, args, seconds)
+    write_section(args.out, SECTION, text)
+    print(text)
+    print(f"{args.out} written in {seconds / 60:.1f} min", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,59 @@
+"""Evaluating one architecture, wherever it runs: any failure becomes a failed Trial with a reason.
+
+Executors run ``evaluate_trial`` in the search process, in worker processes or on Ray actors, so
+an exception, a missing metric or a NaN is data in every one of them. What only an executor can
+see (a worker that died, a trial past its time limit) becomes ``failed_trial``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+from collections.abc import Callable, Mapping
+
+from rlnas.rewards import Objective, RewardError
+from rlnas.space import Architecture
+from rlnas.trial import Status, Trial
+
+log = logging.getLogger(__name__)
+
+Evaluator = Callable[[Architecture], Mapping[str, float]]
+
+UNNUMBERED = -1
+"""The number of a trial that has not been placed in its search yet (numbers follow completion)."""
+
+
+def evaluate_trial(
+    evaluate: Evaluator, architecture: Architecture, objective: Objective, number: int = UNNUMBERED
+) -> Trial:
+    """Evaluate one architecture; any failure becomes a failed Trial that says why."""
+    started = time.time()
+    clock = time.perf_counter()
+    metrics: dict[str, float] = {}
+    try:
+        raw = evaluate(architecture)
+        metrics = {str(k): float(v) for k, v in raw.items()}
+        reward = objective.reward(metrics)
+    except RewardError as error:
+        return failed_trial(architecture, str(error), started, clock, metrics, number)
+    except Exception as error:  # the evaluator is user code: anything it raises is data
+        log.debug("trial %d failed:\n%s", number, traceback.format_exc())
+        reason = f"{type(error).__name__}: {error}"
+        return failed_trial(architecture, reason, started, clock, {}, number)
+    duration = time.perf_counter() - clock
+    return Trial(number, architecture, metrics, reward, Status.COMPLETE, None, started, duration)
+
+
+def failed_trial(
+    architecture: Architecture,
+    reason: str,
+    started: float,
+    clock: float,
+    metrics: Mapping[str, float] | None = None,
+    number: int = UNNUMBERED,
+) -> Trial:
+    """A failed trial; ``clock`` is the ``time.perf_counter()`` reading when it started."""
+    duration = time.perf_counter() - clock
+    finite = {k: v for k, v in (metrics or {}).items() if v == v and abs(v) != float("inf")}
+    return Trial(number, architecture, finite, None, Status.FAILED, reason, started, duration)

@@ -1,0 +1,97 @@
+"""Evaluate in persistent worker processes (pebble's process pool), CPU threads split between them.
+
+Each worker receives the evaluator once, when it starts, and then only architectures. pebble
+kills a worker whose trial runs past ``trial_timeout`` and starts a fresh one, and reports a worker
+that died (a crash, the out-of-memory killer) as ``ProcessExpired``: both become failed trials.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+import time
+from concurrent.futures import FIRST_COMPLETED, Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from concurrent.futures import wait as wait_futures
+
+from pebble import ProcessExpired, ProcessPool
+
+from rlnas.execution.base import Executor
+from rlnas.execution.evaluation import Evaluator, evaluate_trial, failed_trial
+from rlnas.rewards import Objective
+from rlnas.space import Architecture
+from rlnas.trial import Trial
+
+_worker: tuple[Evaluator, Objective] | None = None
+"""The evaluator and objective of this worker process, set once when it starts."""
+
+
+def threads_per_worker(workers: int) -> int:
+    """The CPU threads each of ``workers`` processes may use so that together they fill the CPU."""
+    return max(1, (os.cpu_count() or 1) // workers)
+
+
+def _start_worker(evaluate: Evaluator, objective: Objective, threads: int) -> None:
+    global _worker
+    _worker = (evaluate, objective)
+    os.environ["OMP_NUM_THREADS"] = str(threads)
+    if "torch" in sys.modules:  # the evaluator loaded torch: bound its threads too
+        import torch
+
+        torch.set_num_threads(threads)
+
+
+def _evaluate_in_worker(architecture: Architecture) -> Trial:
+    assert _worker is not None, "the worker was not started with an evaluator"
+    evaluate, objective = _worker
+    return evaluate_trial(evaluate, architecture, objective)
+
+
+class ProcessExecutor(Executor):
+    """``workers`` persistent processes; the default executor when there is more than one worker."""
+
+    name = "process"
+
+    def start(self, evaluate: Evaluator, objective: Objective) -> None:
+        super().start(evaluate, objective)
+        # spawn: a fresh interpreter per worker, so no lock or thread pool is inherited mid-use
+        self.pool = ProcessPool(
+            max_workers=self.workers,
+            initializer=_start_worker,
+            initargs=(evaluate, objective, threads_per_worker(self.workers)),
+            context=multiprocessing.get_context("spawn"),
+        )
+        self.running: dict[Future, tuple[Architecture, float, float]] = {}
+
+    def submit(self, architecture: Architecture) -> None:
+        future = self.pool.schedule(
+            _evaluate_in_worker, args=(architecture,), timeout=self.trial_timeout
+        )
+        self.running[future] = (architecture, time.time(), time.perf_counter())
+
+    def wait(self) -> list[Trial]:
+        done, _ = wait_futures(list(self.running), return_when=FIRST_COMPLETED)
+        return [self._trial(future) for future in done]
+
+    def _trial(self, future: Future) -> Trial:
+        architecture, started, clock = self.running.pop(future)
+        try:
+            return future.result()
+        except FutureTimeout:
+            reason = f"timed out after {self.trial_timeout:g} s (the worker was restarted)"
+        except ProcessExpired as error:
+            reason = f"the worker process died (exit code {error.exitcode})"
+        except Exception as error:  # e.g. the trial could not be sent to the worker
+            reason = f"{type(error).__name__}: {error}"
+        return failed_trial(architecture, reason, started, clock)
+
+    @property
+    def in_flight(self) -> int:
+        return len(self.running)
+
+    def close(self) -> None:
+        if getattr(self, "pool", None) is not None:
+            self.pool.stop()
+            self.pool.join()
+            self.pool = None

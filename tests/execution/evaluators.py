@@ -1,0 +1,59 @@
+"""Evaluators for executor and resume tests: importable by name, so worker processes can load them.
+
+Every one scores the toy space the same way (one decision's option 'a' is best), so trials from
+different executors can be compared; the faulty one misbehaves on purpose for chosen options.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+
+from rlnas.space import Architecture, Choice, SearchSpace
+
+
+def toy_space() -> SearchSpace:
+    """Four decisions of four options: 256 architectures."""
+    return SearchSpace([Choice(f"x{i}", ["a", "b", "c", "d"]) for i in range(4)], name="toy")
+
+
+def score(architecture: Architecture) -> dict[str, float]:
+    """Higher for more 'a's, with a distinct fraction per architecture so the best is unique."""
+    values = list(architecture.choices.values())
+    ties = sum(i * "abcd".index(v) for i, v in enumerate(values)) / 100
+    return {"accuracy": values.count("a") - ties}
+
+
+class Sleepy:
+    """Takes ``delay`` seconds per evaluation, so that a run can be killed half way."""
+
+    def __init__(self, delay: float) -> None:
+        self.delay = delay
+
+    def __call__(self, architecture: Architecture) -> dict[str, float]:
+        time.sleep(self.delay)
+        return score(architecture)
+
+
+FAULTS = {"b": "raise", "c": "nan", "d": "hang"}
+
+
+class Faulty:
+    """Misbehaves by decision x0's option (see FAULTS); dies when x1 is ``die_on``."""
+
+    def __init__(self, die_on: str | None = None) -> None:
+        self.die_on = die_on
+
+    def __call__(self, architecture: Architecture) -> dict[str, float]:
+        option = architecture.choices["x0"]
+        if architecture.choices["x1"] == self.die_on:
+            os._exit(3)  # the worker process vanishes, as under the out-of-memory killer
+        fault = FAULTS.get(option)
+        if fault == "raise":
+            raise RuntimeError("injected failure")
+        if fault == "nan":
+            return {"accuracy": math.nan}
+        if fault == "hang":
+            time.sleep(600)
+        return score(architecture)
