@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from rlnas.errors import UserError
+from rlnas.errors import StoreError, UserError
 from rlnas.execution import Evaluator, Executor, evaluate_trial, make_executor
 from rlnas.rewards import Direction, Objective
 from rlnas.space import Architecture, SearchSpace
@@ -98,25 +98,22 @@ def search(
     opened = Store(store) if isinstance(store, str | Path) else store
     try:  # an opened store is closed even when the experiment cannot be created
         loop = _SearchLoop(strategy, objective, budget, opened, on_trial, max_repeats)
-        if opened is not None:
-            assert name is not None or not resume
-            if resume and name in {e.name for e in opened.experiments()}:
-                loop.experiment = opened.experiment(name)
-                loop.restore(space, seed)
-            else:
-                experiment_config = {
-                    "space": space.name,
-                    "strategy": strategy.name,
-                    "metric": objective.metric,
-                    "direction": objective.direction,
-                    "constraints": [str(constraint) for constraint in objective.constraints],
-                    "budget": budget,
-                    "strategy_options": dict(strategy_options or {}),
-                    **dict(config or {}),
-                }
-                base = f"{strategy.name}-{space.name}-seed{seed}"
-                experiment_name = name or opened.unique_name(base)
-                loop.experiment = opened.create_experiment(experiment_name, experiment_config, seed)
+        if opened is not None and resume and name in {e.name for e in opened.experiments()}:
+            loop.experiment = opened.experiment(name)
+            loop.restore(space, seed)
+        elif opened is not None:
+            experiment_config = {
+                "space": space.name,
+                "strategy": strategy.name,
+                "metric": objective.metric,
+                "direction": objective.direction,
+                "constraints": [str(constraint) for constraint in objective.constraints],
+                "budget": budget,
+                "strategy_options": dict(strategy_options or {}),
+                **dict(config or {}),
+            }
+            experiment_name = name or opened.unique_name(f"{strategy.name}-{space.name}-seed{seed}")
+            loop.experiment = opened.create_experiment(experiment_name, experiment_config, seed)
         executor.start(evaluate, objective)
         try:
             return loop.run(executor)
@@ -252,7 +249,13 @@ class _SearchLoop:
             if self.trials:
                 raise UserError(f"experiment {self.experiment.name!r} has no checkpoint to resume")
             return
-        self.strategy.load_state_dict(checkpoint[1]["strategy"])
+        try:
+            self.strategy.load_state_dict(checkpoint[1]["strategy"])
+        except (KeyError, TypeError, ValueError, RuntimeError) as error:
+            raise StoreError(
+                f"the checkpoint of {self.experiment.name!r} does not fit strategy "
+                f"{self.strategy.name!r} with these options ({type(error).__name__}: {error})"
+            ) from None
         self.repeats_in_a_row = checkpoint[1].get("repeats_in_a_row", 0)
         for entry in checkpoint[1].get("in_flight", []):
             architecture = space.architecture(entry["choices"])

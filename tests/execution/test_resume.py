@@ -222,3 +222,22 @@ def test_two_processes_write_one_store_without_harm(tmp_path) -> None:
         ]
     with sqlite3.connect(store) as db:
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+@pytest.mark.parametrize("damage", [b"not a checkpoint", None])
+def test_a_damaged_checkpoint_is_a_user_error_and_the_store_is_kept(damage, tmp_path) -> None:
+    store = tmp_path / "runs.db"
+    rlnas.search(toy_space(), score, "ppo", budget=5, seed=0, store=store, name=NAME)
+    before = stored_outcome(store)
+    with sqlite3.connect(store) as db:
+        if damage is None:  # a valid blob, but not what ppo saved
+            rlnas.search(toy_space(), score, "q-learning", budget=2, store=store, name="other")
+            (damage,) = db.execute(
+                "SELECT state FROM checkpoints ORDER BY experiment_id DESC"
+            ).fetchone()
+        db.execute("UPDATE checkpoints SET state = ? WHERE experiment_id = 1", (damage,))
+    with pytest.raises(rlnas.UserError, match="checkpoint of 'run'"):
+        rlnas.search(
+            toy_space(), score, "ppo", budget=9, seed=0, store=store, name=NAME, resume=True
+        )
+    assert stored_outcome(store) == before
