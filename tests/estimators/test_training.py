@@ -10,7 +10,8 @@ import torch
 
 import rlnas
 from rlnas.errors import UserError
-from rlnas.estimators.training import BuildError, Diverged, TrainingEvaluator
+from rlnas.estimators.measuring import Diverged
+from rlnas.estimators.training import BuildError, TrainingEvaluator
 from rlnas.rewards import Constraint, ConstraintViolation, Objective
 from rlnas.tasks import load_task
 

@@ -20,7 +20,7 @@ import torch
 from torch import nn
 from torch.func import functional_call
 
-from rlnas.estimators.training import (
+from rlnas.estimators.measuring import (
     VALIDATION_BATCH,
     Diverged,
     count_flops,

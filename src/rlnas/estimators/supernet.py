@@ -20,8 +20,8 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, safe_open, save_file
 
 from rlnas.errors import UserError
+from rlnas.estimators.measuring import seeded_torch
 from rlnas.estimators.shared_weights import SharedWeights
-from rlnas.estimators.training import seeded_torch
 from rlnas.space import Architecture, SearchSpace
 from rlnas.tasks import Task
 

@@ -19,8 +19,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from rlnas.estimators.measuring import seeded_torch
 from rlnas.estimators.shared_weights import SharedWeights
-from rlnas.estimators.training import seeded_torch
 from rlnas.space import Architecture, SearchSpace
 from rlnas.tasks import Task
 

@@ -18,7 +18,8 @@ from typing import Any
 import torch
 
 from rlnas.errors import StoreError, UserError
-from rlnas.estimators.training import TrainingEvaluator, score_outputs
+from rlnas.estimators.measuring import score_outputs
+from rlnas.estimators.training import TrainingEvaluator
 from rlnas.export.files import ExportedModel, export_model
 from rlnas.export.raw_units import RawUnitsModel, raw_features
 from rlnas.store import Store, StoredTrial
