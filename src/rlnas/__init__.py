@@ -1,32 +1,44 @@
 """rlnas: neural architecture search driven by reinforcement learning.
 
 Define a ``SearchSpace`` of ``Choice``s, write an evaluator (any callable from an
-``Architecture`` to a mapping of metrics) and call ``search`` with any registered strategy.
+``Architecture`` to a mapping of metrics) and call ``search`` with any registered strategy; or
+describe a whole search (a benchmark or a task, its strategy, estimator and executor) as a
+``SearchConfig`` and ``run`` it, exactly as ``rlnas search`` does.
 """
 
+from rlnas.config import SearchConfig
 from rlnas.errors import InvalidArchitecture, UserError
+from rlnas.evaluator import Evaluator, StatefulEvaluator
 from rlnas.rewards import Objective
+from rlnas.runner import resume, run
 from rlnas.search import SearchResult, search
 from rlnas.space import Architecture, Choice, Growth, Rule, SearchSpace
 from rlnas.store import Store
 from rlnas.strategies import STRATEGIES, Strategy, make_strategy
+from rlnas.strategies.episodes import EpisodeSettings
 from rlnas.trial import Status, Trial
 
 __all__ = [
     "STRATEGIES",
     "Architecture",
     "Choice",
+    "EpisodeSettings",
+    "Evaluator",
     "Growth",
     "InvalidArchitecture",
     "Objective",
     "Rule",
+    "SearchConfig",
     "SearchResult",
     "SearchSpace",
+    "StatefulEvaluator",
     "Status",
     "Store",
     "Strategy",
     "Trial",
     "UserError",
     "make_strategy",
+    "resume",
+    "run",
     "search",
 ]

@@ -6,29 +6,39 @@ until the whole input has been checked.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import logging
 import sys
-import time
 import tomllib
+import types
+import typing
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from types import NoneType
+from typing import Annotated, Any
 
 import typer
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel
+from pydantic.fields import FieldInfo
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from rlnas.compare import Run, write_outputs
 from rlnas.compare import compare as run_compare
+from rlnas.config import SearchConfig
 from rlnas.errors import UserError
 from rlnas.estimators.tabular import BENCHMARK_NAMES
-from rlnas.report import export_trajectories, make_logger, write_report
-from rlnas.search import search as run_search
-from rlnas.store import Store, StoredTrial
-from rlnas.strategies import STRATEGIES, make_strategy
-from rlnas.trial import Trial
+from rlnas.report import export_trajectories, write_report
+from rlnas.runner import RESUMABLE, run
+from rlnas.runner import resume as resume_search
+from rlnas.search import SearchResult
+from rlnas.store import Store
+from rlnas.strategies import STRATEGIES
+from rlnas.trial import Trial, best_first
 
 app = typer.Typer(
     help="Neural architecture search with reinforcement learning.",
@@ -41,234 +51,116 @@ stdout = Console()
 
 StoreOption = Annotated[Path, typer.Option(help="SQLite experiment store.")]
 NameOption = Annotated[str | None, typer.Option(help="Experiment name (default: the latest).")]
-WorkersOption = Annotated[
-    int | None, typer.Option(help="Architectures evaluated at once (default 1).")
-]
-ExecutorOption = Annotated[
-    str | None,
-    typer.Option(help="serial, process or ray (default: serial for 1 worker, else process)."),
-]
-AddressOption = Annotated[
-    str | None, typer.Option(help="Ray cluster to join: auto or HOST:PORT (--executor ray).")
-]
-TimeoutOption = Annotated[
-    float | None, typer.Option(help="Fail a trial that runs longer than this many seconds.")
+ConfigOption = Annotated[
+    Path | None, typer.Option(help="TOML file with these settings (options given here win).")
 ]
 
 
-class SearchConfig(BaseModel):
-    """The settings of ``rlnas search``; a ``--config`` TOML file holds the same keys."""
+def settings_options(model: type[BaseModel], only: Iterable[str] | None = None):
+    """A decorator that gives a command one option per field of ``model`` (or of ``only``).
 
-    model_config = ConfigDict(extra="forbid")
+    Each option is spelled like its field (``--trial-timeout`` for ``trial_timeout``), shows the
+    field's help and default, and is None unless given, so that a TOML file or a stored
+    experiment fills what the command line leaves out. A list field is a repeatable option, a
+    dict field a repeatable ``KEY=VALUE``.
+    """
+    names = list(model.model_fields if only is None else only)
 
-    benchmark: str | None = None
-    """A tabular benchmark (default nbg:cora when no task is given either)."""
-    task: str | None = None
-    """A data set to train on: a built-in task, csv:PATH or npz:PATH."""
-    space: str | None = None
-    """The model-building space for the task (default: the one that suits its input shape)."""
-    target: str | None = None
-    epochs: int = Field(10, ge=1)
-    data_fraction: float = Field(1.0, gt=0, le=1)
-    constraints: list[str] = Field(default_factory=list)
-    strategy: str = "evolution"
-    mode: Literal["one-shot", "progressive"] = "one-shot"
-    """progressive: each episode grows a network step by step, every step evaluated."""
-    budget: int = Field(200, ge=1)
-    seed: int = 0
-    metric: str | None = None
-    direction: Literal["maximize", "minimize"] | None = None
-    name: str | None = None
-    store: Path = Path("runs.db")
-    strategy_options: dict[str, Any] = Field(default_factory=dict)
-    workers: int = Field(1, ge=1)
-    executor: Literal["serial", "process", "ray"] | None = None
-    address: str | None = None
-    """A Ray cluster to join (``auto`` or HOST:PORT); without it the ray executor starts one."""
-    trial_timeout: float | None = Field(None, gt=0)
-    estimator: Literal["full", "weight-sharing", "supernet", "predictor"] = "full"
-    """How a task's children are scored (see ``rlnas.estimators.registry``)."""
-    top_k: int = Field(5, ge=1)
-    """With the predictor: children truly evaluated of every 10 x top_k proposals."""
-    supernet_path: Path | None = None
-    supernet_steps: int = Field(1000, ge=1)
+    def decorate(command: Callable[..., None]) -> Callable[..., None]:
+        own = [
+            parameter
+            for parameter in inspect.signature(command).parameters.values()
+            if parameter.kind is not inspect.Parameter.VAR_KEYWORD
+        ]
+        generated = [
+            inspect.Parameter(
+                name,
+                inspect.Parameter.KEYWORD_ONLY,
+                default=None,
+                annotation=_option(name, model.model_fields[name]),
+            )
+            for name in names
+        ]
+
+        @functools.wraps(command)
+        def wrapper(**values: Any) -> None:
+            command(**values)
+
+        wrapper.__signature__ = inspect.Signature([*own, *generated])  # type: ignore[attr-defined]
+        return wrapper
+
+    return decorate
 
 
-def load_config(path: Path | None, overrides: dict[str, Any]) -> SearchConfig:
-    """Settings from the TOML file (if any), overridden by the options given on the command line."""
-    values: dict[str, Any] = {}
-    if path is not None:
-        try:
-            values = tomllib.loads(path.read_text())
-        except FileNotFoundError:
-            raise UserError(f"config file {path} does not exist") from None
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-            raise UserError(f"config file {path} is not valid TOML: {error}") from None
-    values.update({key: value for key, value in overrides.items() if value is not None})
+def _option(name: str, field: FieldInfo) -> Any:
+    kind = _plain_type(field.annotation)
+    if kind is dict:
+        kind = list[str]
+    default = field.get_default(call_default_factory=True)
+    shown: bool | str = False if default in (None, [], {}) else str(default)
+    flag = "--" + name.replace("_", "-")
+    return Annotated[kind | None, typer.Option(flag, help=field.description, show_default=shown)]
+
+
+def _plain_type(annotation: Any) -> Any:
+    """The annotation without None, and a dict as plain ``dict``, for typer."""
+    if typing.get_origin(annotation) in (types.UnionType, typing.Union):
+        arguments = [kind for kind in typing.get_args(annotation) if kind is not NoneType]
+        annotation = arguments[0] if len(arguments) == 1 else annotation
+    if typing.get_origin(annotation) is dict:
+        return dict
+    return annotation
+
+
+def given(values: dict[str, Any]) -> dict[str, Any]:
+    """The options given on the command line, with ``KEY=VALUE`` lists turned into dicts."""
+    found = {}
+    for name, value in values.items():
+        if value is None or value == []:
+            continue
+        field = SearchConfig.model_fields.get(name)
+        if field is not None and _plain_type(field.annotation) is dict:
+            value = dict(_key_value(text) for text in value)
+        found[name] = value
+    return found
+
+
+def _key_value(text: str) -> tuple[str, Any]:
+    """``lr=0.01`` -> ("lr", 0.01): the value as a TOML literal, else as the text itself."""
+    key, equals, value = text.partition("=")
+    if not equals or not key.strip():
+        raise UserError(f"write an option as KEY=VALUE, e.g. learning_rate=0.01; got {text!r}")
     try:
-        return SearchConfig(**values)
-    except ValidationError as error:
-        first = error.errors()[0]
-        where = ".".join(map(str, first["loc"])) or "config"
-        raise UserError(f"invalid setting {where!r}: {first['msg']}") from None
+        parsed = tomllib.loads(f"value = {value.strip()}")["value"]
+    except tomllib.TOMLDecodeError:
+        parsed = value.strip()
+    return key.strip(), parsed
 
 
 @app.command()
-def search(
-    benchmark: Annotated[str | None, typer.Option(help="Tabular benchmark, e.g. nbg:cora.")] = None,
-    task: Annotated[
-        str | None, typer.Option(help="Data set: digits, mnist, ..., csv:PATH or npz:PATH.")
-    ] = None,
-    space: Annotated[
-        str | None, typer.Option(help="Model space for --task: chain-cnn, cell-cnn, conv1d, mlp.")
-    ] = None,
-    target: Annotated[str | None, typer.Option(help="Target column of a csv: task.")] = None,
-    epochs: Annotated[int | None, typer.Option(help="Training epochs per architecture.")] = None,
-    data_fraction: Annotated[
-        float | None, typer.Option(help="Fraction of the training rows to train on.")
-    ] = None,
-    constraint: Annotated[
-        list[str] | None,
-        typer.Option(help="Cost limit, e.g. params<=20000 or flops<=1e6:soft (repeatable)."),
-    ] = None,
-    strategy: Annotated[str | None, typer.Option(help="Search strategy (see rlnas list).")] = None,
-    mode: Annotated[
-        str | None,
-        typer.Option(help="one-shot (default), or progressive: grow networks step by step."),
-    ] = None,
-    budget: Annotated[int | None, typer.Option(help="Distinct architectures to evaluate.")] = None,
-    seed: Annotated[int | None, typer.Option(help="Random seed: same seed, same result.")] = None,
-    metric: Annotated[str | None, typer.Option(help="Metric to optimize.")] = None,
-    store: Annotated[Path | None, typer.Option(help="SQLite store (default runs.db).")] = None,
-    name: Annotated[str | None, typer.Option(help="Experiment name (default: generated).")] = None,
-    config: Annotated[Path | None, typer.Option(help="TOML file with these settings.")] = None,
-    log: Annotated[
-        str | None, typer.Option(help="Also log every trial to tensorboard or mlflow.")
-    ] = None,
-    workers: WorkersOption = None,
-    executor: ExecutorOption = None,
-    address: AddressOption = None,
-    trial_timeout: TimeoutOption = None,
-    estimator: Annotated[
-        str | None,
-        typer.Option(help="How to score a child: full, weight-sharing, supernet or predictor."),
-    ] = None,
-    top_k: Annotated[
-        int | None, typer.Option(help="Predictor: evaluate the best K of every 10 K proposals.")
-    ] = None,
-    supernet_path: Annotated[
-        Path | None,
-        typer.Option(help="Supernet file: loaded if it exists, else trained and saved."),
-    ] = None,
-    supernet_steps: Annotated[
-        int | None, typer.Option(help="Supernet training steps (one minibatch each).")
-    ] = None,
-) -> None:
+@settings_options(SearchConfig)
+def search(config: ConfigOption = None, **values: Any) -> None:
     """Search a benchmark or a task's model space for its best architecture; store every trial."""
-    overrides = {
-        "benchmark": benchmark,
-        "task": task,
-        "space": space,
-        "target": target,
-        "epochs": epochs,
-        "data_fraction": data_fraction,
-        "constraints": constraint or None,
-        "strategy": strategy,
-        "mode": mode,
-        "budget": budget,
-        "seed": seed,
-        "metric": metric,
-        "store": store,
-        "name": name,
-        "workers": workers,
-        "executor": executor,
-        "address": address,
-        "trial_timeout": trial_timeout,
-        "estimator": estimator,
-        "top_k": top_k,
-        "supernet_path": supernet_path,
-        "supernet_steps": supernet_steps,
-    }
-    settings = load_config(config, overrides)
-    _search_and_show(settings, log)
+    overrides = given(values)
+    if config is not None:
+        settings = SearchConfig.from_toml(config, **overrides)
+    else:
+        settings = SearchConfig(**overrides)
+    _run_and_show(settings.store, lambda progress: run(settings, **progress))
 
 
 @app.command()
-def resume(
-    store: StoreOption = Path("runs.db"),
-    name: NameOption = None,
-    workers: WorkersOption = None,
-    executor: ExecutorOption = None,
-    address: AddressOption = None,
-    trial_timeout: TimeoutOption = None,
-    log: Annotated[
-        str | None, typer.Option(help="Also log every trial to tensorboard or mlflow.")
-    ] = None,
-) -> None:
+@settings_options(SearchConfig, only=sorted(RESUMABLE))
+def resume(store: StoreOption = Path("runs.db"), name: NameOption = None, **values: Any) -> None:
     """Continue an interrupted search from its last stored trial, with the same settings."""
-    if not store.is_file():
-        raise UserError(f"store {store} does not exist")
-    with Store(store) as opened:
-        experiment = opened.experiment(name)
-    stored = experiment.config.get("settings")
-    if stored is None:
-        raise UserError(
-            f"experiment {experiment.name!r} was not started by `rlnas search`; resume it from "
-            "Python with rlnas.search(..., name=..., resume=True)"
-        )
-    execution = {
-        "workers": workers,
-        "executor": executor,
-        "address": address,
-        "trial_timeout": trial_timeout,
-    }
-    overrides = {"store": store, "name": experiment.name}
-    overrides |= {key: value for key, value in execution.items() if value is not None}
-    settings = SearchConfig(**{**stored, **overrides})
-    _search_and_show(settings, log, resume=True)
+    changes = given(values)
+    _run_and_show(store, lambda progress: resume_search(store, name, **progress, **changes))
 
 
-def _search_and_show(settings: SearchConfig, log: str | None, resume: bool = False) -> None:
-    """Run (or continue) the search that ``settings`` describe, with progress; print the best."""
-    search_space, evaluate, objective, context = _search_setup(settings)
-    progressive = {"mode": settings.mode} if settings.mode != "one-shot" else {}
-    strategy_ = make_strategy(
-        settings.strategy,
-        search_space,
-        seed=settings.seed,
-        options={**settings.strategy_options, **progressive},
-    )
-    if settings.estimator == "predictor":
-        from rlnas.strategies.screening import Screened
-
-        if settings.mode != "one-shot":
-            raise UserError("--estimator predictor screens whole architectures: one-shot mode only")
-        strategy_ = Screened(strategy_, pool=10 * settings.top_k, top_k=settings.top_k)
-    title = f"{settings.strategy} on {context.get('task') or context.get('benchmark')}"
-    logs = settings.store.with_suffix(".logs")
-    context["settings"] = settings.model_dump(mode="json", exclude={"store", "name"})
-    with (
-        _progress(title, settings.budget) as progress,
-        make_logger(log, logs, experiment=settings.name or title, then=progress) as on_trial,
-    ):
-        result = run_search(
-            search_space,
-            evaluate,
-            strategy=strategy_,
-            metric=objective,
-            budget=settings.budget,
-            seed=settings.seed,
-            store=settings.store,
-            name=settings.name,
-            strategy_options=settings.strategy_options,
-            config=context,
-            on_trial=on_trial,
-            workers=settings.workers,
-            executor=settings.executor,
-            executor_options=_ray_options(settings),
-            trial_timeout=settings.trial_timeout,
-            resume=resume,
-        )
+def _run_and_show(store: Path | None, start: Callable[[dict[str, Any]], SearchResult]) -> None:
+    """Run a search with progress (stages, then a bar over trials); print the best."""
+    with _progress() as progress:
+        result = start({"on_trial": progress.trial, "on_stage": progress.stage})
     if result.best is None:
         raise UserError("every trial failed; see `rlnas show` for the reasons")
     best = result.best
@@ -280,69 +172,8 @@ def _search_and_show(settings: SearchConfig, log: str | None, resume: bool = Fal
         table.add_row(decision, str(option))
     stdout.print(table)
     stdout.print(", ".join(f"{k} = {v:.6g}" for k, v in best.metrics.items()))
-    stdout.print(f"stored in {settings.store}")
-
-
-def _ray_options(settings: SearchConfig) -> dict[str, Any]:
-    """Where the ray executor runs: a given cluster, or a local one with files beside the store."""
-    if settings.executor != "ray":
-        if settings.address is not None:
-            raise UserError("--address applies to --executor ray only")
-        return {}
-    if settings.address is not None:
-        return {"address": settings.address}
-    return {"temp_dir": settings.store.with_suffix(".ray")}
-
-
-def _search_setup(settings: SearchConfig) -> tuple[Any, Any, Any, dict[str, Any]]:
-    """The space, evaluator, objective and stored context of a benchmark or a task search."""
-    from rlnas.problems import load_problem
-    from rlnas.rewards import Constraint
-
-    if settings.task is not None and settings.benchmark is not None:
-        raise UserError("--task and --benchmark are exclusive: search a data set or a table")
-    problem = load_problem(
-        settings.task or settings.benchmark or "nbg:cora",
-        benchmark=settings.task is None,
-        space=settings.space,
-        target=settings.target,
-        epochs=settings.epochs,
-        data_fraction=settings.data_fraction,
-        seed=settings.seed,
-        constraints=[Constraint.parse(text) for text in settings.constraints],
-        metric=settings.metric,
-        direction=settings.direction,
-    )
-    context = dict(problem.context)
-    if settings.task is None:
-        if settings.estimator not in ("full", "predictor"):
-            raise UserError(f"--estimator {settings.estimator} trains networks: it needs a --task")
-        context["estimator"] = settings.estimator
-        return problem.space, problem.evaluate, problem.objective, context
-    evaluate = _estimator(settings, problem.evaluate, context)
-    return problem.space, evaluate, problem.objective, context
-
-
-def _estimator(settings: SearchConfig, training: Any, context: dict[str, Any]) -> Any:
-    """The evaluator of ``--estimator``, recorded in ``context``; a supernet is ready before."""
-    from rlnas.estimators import make_estimator
-
-    evaluate = make_estimator(
-        settings.estimator, training, settings.supernet_path, settings.supernet_steps
-    )
-    context["estimator"] = settings.estimator
-    if settings.estimator == "predictor":
-        context["top_k"] = settings.top_k
-    if settings.estimator == "supernet":
-        context["supernet_steps"] = settings.supernet_steps
-        context["supernet_path"] = (
-            None if settings.supernet_path is None else str(settings.supernet_path)
-        )
-        with console.status("training the supernet (or loading it)"):
-            started = time.perf_counter()
-            evaluate.fit()
-        context["supernet_fit_s"] = time.perf_counter() - started
-    return evaluate
+    if store is not None:
+        stdout.print(f"stored in {store}", markup=False, highlight=False)
 
 
 @app.command()
@@ -357,7 +188,7 @@ def show(
         raise UserError(f"store {store} does not exist")
     with Store(store) as opened:
         experiment = opened.experiment(name)
-        trials = sorted(opened.trials(experiment), key=_best_first)
+        trials = sorted(opened.trials(experiment), key=best_first)
     direction = experiment.config.get("direction", "maximize")
     if top is not None:
         trials = trials[:top]
@@ -494,16 +325,12 @@ def compare(
         stdout.print(str(path), markup=False, highlight=False, soft_wrap=True)
 
 
-def _best_first(trial: StoredTrial) -> tuple[int, float, int]:
-    return (trial.reward is None, -(trial.reward or 0.0), trial.number)
-
-
 class _progress:
-    """A rich progress bar fed by the search loop's per-trial callback."""
+    """What a search shows while it runs: its stages, then a bar over trials with the best."""
 
-    def __init__(self, title: str, total: int) -> None:
+    def __init__(self) -> None:
         self.bar = Progress(
-            TextColumn(title),
+            TextColumn("{task.description}"),
             BarColumn(),
             MofNCompleteColumn(),
             TextColumn("best {task.fields[best]}"),
@@ -511,18 +338,22 @@ class _progress:
             console=console,
             transient=False,
         )
-        self.task = self.bar.add_task(title, total=total, best="-")
+        self.task = self.bar.add_task("starting", total=None, best="-")
         self.best: float | None = None
 
-    def __enter__(self):
-        return self.update  # the bar starts at the first trial, once all input has been checked
+    def __enter__(self) -> _progress:
+        return self  # the bar starts at the first stage, once the settings have been checked
 
     def __exit__(self, *exc: object) -> None:
         if self.bar.live.is_started:
             self.bar.stop()
 
-    def update(self, trial: Trial, done: int, budget: int) -> None:
+    def stage(self, text: str) -> None:
         self.bar.start()  # no-op once started
+        self.bar.update(self.task, description=escape(text))
+
+    def trial(self, trial: Trial, done: int, budget: int) -> None:
+        self.bar.start()
         if trial.reward is not None and (self.best is None or trial.reward > self.best):
             self.best = trial.reward
         best = "-" if self.best is None else f"{self.best:.4g}"

@@ -20,27 +20,27 @@ distinct architectures evaluated.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
 import gymnasium
 import numpy as np
 from gymnasium import spaces
 
-from rlnas.errors import UnknownName
+from rlnas.estimators.tabular import BENCHMARK_NAMES
+from rlnas.evaluator import Evaluator
 from rlnas.rewards import Objective
 from rlnas.space import Architecture, SearchSpace
 from rlnas.space.growth import STOP, episode_space, partial
-from rlnas.strategies.episodes import StepReward, step_rewards
-
-Evaluator = Callable[[Architecture], Mapping[str, float]]
+from rlnas.strategies.episodes import EpisodeSettings, StepReward, step_rewards
 
 
 class ArchitectureEnv(gymnasium.Env):
     """Build an architecture of ``space`` decision by decision; ``evaluate`` scores it.
 
-    ``objective`` is a metric name (maximized) or an Objective. A failed evaluation (the evaluator
-    raises or the metric is missing or not finite) is worth ``failure_value``.
+    ``objective`` is a metric name (maximized) or an Objective. ``episodes`` says one-shot or
+    progressive and how a progressive step is rewarded (its discount is the agent's own). A
+    failed evaluation (the evaluator raises or the metric is missing or not finite) is worth
+    ``failure_value``.
     """
 
     metadata: ClassVar[dict[str, Any]] = {"render_modes": []}
@@ -49,21 +49,18 @@ class ArchitectureEnv(gymnasium.Env):
         self,
         space: SearchSpace,
         evaluate: Evaluator,
-        mode: Literal["one-shot", "progressive"] = "one-shot",
         objective: str | Objective = "accuracy",
-        step_reward: StepReward = "improvement",
-        step_cost: float = 0.0,
+        episodes: EpisodeSettings | None = None,
         failure_value: float = 0.0,
     ) -> None:
-        if mode not in ("one-shot", "progressive"):
-            raise UnknownName(f"mode must be one-shot or progressive, not {mode!r}")
+        episodes = episodes or EpisodeSettings()
         self.grown = space
         self.evaluate = evaluate
-        self.progressive = mode == "progressive"
+        self.progressive = episodes.progressive
         self.space = episode_space(space) if self.progressive else space
         self.objective = objective if isinstance(objective, Objective) else Objective(objective)
-        self.step_reward: StepReward = step_reward
-        self.step_cost = step_cost
+        self.step_reward: StepReward = episodes.step_reward
+        self.step_cost = episodes.step_cost
         self.failure_value = failure_value
         sizes = [len(choice.options) for choice in self.space.choices]
         self._offsets = np.cumsum([0, *sizes[:-1]])
@@ -150,27 +147,19 @@ class ArchitectureEnv(gymnasium.Env):
         return observation
 
 
-def make(
-    name: str,
-    mode: Literal["one-shot", "progressive"] = "one-shot",
-    *,
-    space: str | None = None,
-    target: str | None = None,
-    epochs: int = 1,
-    data_fraction: float = 1.0,
-    seed: int = 0,
-    **options: Any,
-) -> ArchitectureEnv:
-    """An environment for any benchmark (``nbg:cora``) or task (``digits``) the CLI accepts.
+def make(name: str, **settings: Any) -> ArchitectureEnv:
+    """An environment for any benchmark (``nbg:cora``) or task (``digits``) a search accepts.
 
-    A task (``target``: the target column of a ``csv:`` task) trains each architecture of its
-    model space (``space``; default: the one that suits its input shape) for ``epochs`` epochs
-    on ``data_fraction`` of its training rows: low fidelity, since an agent asks for many.
-    ``options`` go to ``ArchitectureEnv``.
+    ``settings`` are those of a search (``rlnas.SearchConfig``): what is searched (``space``,
+    ``target``, ``epochs``, ``data_fraction``, ``seed``...) and the episodes (``mode``,
+    ``step_reward``, ``step_cost``). A task trains each architecture for ``epochs`` (default
+    1: low fidelity, since an agent asks for many).
     """
-    from rlnas.problems import load_problem
+    from rlnas.config import SearchConfig
+    from rlnas.problems import ProblemSettings, load_problem
 
-    problem = load_problem(
-        name, space=space, target=target, epochs=epochs, data_fraction=data_fraction, seed=seed
-    )
-    return ArchitectureEnv(problem.space, problem.evaluate, mode, problem.objective, **options)
+    searched = {"benchmark": name} if name in BENCHMARK_NAMES else {"task": name}
+    config = SearchConfig(**{"epochs": 1, **settings, **searched})
+    problem = load_problem(ProblemSettings.of(config), config.seed)
+    episodes = EpisodeSettings.of(config)
+    return ArchitectureEnv(problem.space, problem.evaluate, problem.objective, episodes)

@@ -20,12 +20,14 @@ from pathlib import Path
 from typing import Any
 
 from rlnas.errors import StoreError, UserError
-from rlnas.execution import Evaluator, Executor, evaluate_trial, make_executor
+from rlnas.evaluator import Evaluator, StatefulEvaluator
+from rlnas.execution import Executor, evaluate_trial, make_executor
 from rlnas.rewards import Direction, Objective
 from rlnas.space import Architecture, SearchSpace
 from rlnas.store import Experiment, Store, StoredTrial
 from rlnas.strategies import Strategy, make_strategy
-from rlnas.trial import Trial
+from rlnas.strategies.episodes import EpisodeSettings
+from rlnas.trial import Trial, best_trial
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +56,7 @@ def search(
     direction: Direction = "maximize",
     name: str | None = None,
     strategy_options: Mapping[str, Any] | None = None,
+    episodes: EpisodeSettings | None = None,
     config: Mapping[str, Any] | None = None,
     on_trial: ProgressCallback | None = None,
     max_repeats: int = 1000,
@@ -69,7 +72,8 @@ def search(
     cost constraints).
 
     ``evaluate`` is any callable from an Architecture to a mapping of metric values. ``strategy``
-    is a registered name (see ``rlnas list``) or a Strategy instance. With a ``store`` (a SQLite
+    is a registered name (see ``rlnas list``), built with ``strategy_options`` and ``episodes``
+    (one-shot or progressive), or a Strategy instance. With a ``store`` (a SQLite
     path or an open Store) every trial and a strategy checkpoint are saved as they happen under
     the experiment ``name``. ``config`` is extra context saved with the experiment. The search
     stops early after ``max_repeats`` proposals in a row that were all evaluated before.
@@ -87,17 +91,20 @@ def search(
         raise UserError("resuming needs the store and the name of the experiment")
     objective = metric if isinstance(metric, Objective) else Objective(metric, direction)
     if isinstance(strategy, str):
-        strategy = make_strategy(strategy, space, seed=seed, options=dict(strategy_options or {}))
+        options = dict(strategy_options or {})
+        strategy = make_strategy(strategy, space, seed=seed, options=options, episodes=episodes)
     if not isinstance(executor, Executor):
         executor = make_executor(executor, workers, trial_timeout, **dict(executor_options or {}))
-    if getattr(evaluate, "requires_serial", False) and executor.name != "serial":
+    serial_only = isinstance(evaluate, StatefulEvaluator) and evaluate.serial_only
+    if serial_only and executor.name != "serial":
         raise UserError(
             "this evaluator learns from every evaluation in turn (weight sharing): it needs one "
             "worker, the serial executor and no trial timeout"
         )
     opened = Store(store) if isinstance(store, str | Path) else store
     try:  # an opened store is closed even when the experiment cannot be created
-        loop = _SearchLoop(strategy, objective, budget, opened, on_trial, max_repeats)
+        stateful = evaluate if isinstance(evaluate, StatefulEvaluator) else None
+        loop = _SearchLoop(strategy, objective, budget, opened, on_trial, max_repeats, stateful)
         if opened is not None and resume and name in {e.name for e in opened.experiments()}:
             loop.experiment = opened.experiment(name)
             loop.restore(space, seed)
@@ -134,6 +141,8 @@ class _SearchLoop:
     store: Store | None
     on_trial: ProgressCallback | None
     max_repeats: int
+    evaluator: StatefulEvaluator | None
+    """An evaluator whose state is part of the search's (weight sharing), or None."""
     experiment: Experiment | None = None
     trials: list[Trial] = field(default_factory=list)
     cache: dict[str, Trial] = field(default_factory=dict)
@@ -216,14 +225,14 @@ class _SearchLoop:
             self.on_trial(trial, len(self.trials), self.budget)
 
     def checkpoint(self) -> dict[str, Any]:
-        return {
+        state = {
             "strategy": self.strategy.state_dict(),
-            "in_flight": [
-                {"choices": dict(architecture.choices), "copies": copies}
-                for architecture, copies in self.in_flight.values()
-            ],
+            "in_flight": list(self.in_flight.values()),
             "repeats_in_a_row": self.repeats_in_a_row,
         }
+        if self.evaluator is not None:
+            state["evaluator"] = self.evaluator.state_dict()
+        return state
 
     def restore(self, space: SearchSpace, seed: int) -> None:
         """Continue the stored experiment: its trials, the strategy's state, what was in flight."""
@@ -251,15 +260,16 @@ class _SearchLoop:
             return
         try:
             self.strategy.load_state_dict(checkpoint[1]["strategy"])
+            if self.evaluator is not None:
+                self.evaluator.load_state_dict(checkpoint[1]["evaluator"])
         except (KeyError, TypeError, ValueError, RuntimeError) as error:
             raise StoreError(
                 f"the checkpoint of {self.experiment.name!r} does not fit strategy "
                 f"{self.strategy.name!r} with these options ({type(error).__name__}: {error})"
             ) from None
         self.repeats_in_a_row = checkpoint[1].get("repeats_in_a_row", 0)
-        for entry in checkpoint[1].get("in_flight", []):
-            architecture = space.architecture(entry["choices"])
-            self.in_flight[architecture.key] = (architecture, entry["copies"])
+        for architecture, copies in checkpoint[1].get("in_flight", []):
+            self.in_flight[architecture.key] = (architecture, copies)
         self.store.set_status(self.experiment, "running")
         log.info("resuming %s after %d trials", self.experiment.name, len(self.trials))
 
@@ -277,12 +287,4 @@ def _trial(space: SearchSpace, stored: StoredTrial) -> Trial:
     )
 
 
-def best_trial(trials: list[Trial] | tuple[Trial, ...]) -> Trial | None:
-    """The complete trial with the highest reward; the earliest one wins a tie."""
-    complete = [trial for trial in trials if trial.reward is not None]
-    if not complete:
-        return None
-    return max(complete, key=lambda trial: (trial.reward, -trial.number))
-
-
-__all__ = ["Evaluator", "SearchResult", "best_trial", "evaluate_trial", "search"]
+__all__ = ["Evaluator", "SearchResult", "evaluate_trial", "search"]

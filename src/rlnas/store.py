@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from rlnas.errors import StoreError, UserError
+from rlnas.space import Architecture
 from rlnas.trial import Trial
 
 SCHEMA = """
@@ -208,7 +209,7 @@ class Store:
 
         ``diagnostics`` is what the strategy reported of itself after learning from this trial.
         """
-        blob = _serialize(checkpoint) if checkpoint is not None else None
+        blob = serialize_state(checkpoint) if checkpoint is not None else None
         now = time.time()
         with self._transaction() as db:
             db.execute(
@@ -254,7 +255,7 @@ class Store:
         if row is None:
             return None
         try:
-            return row[0], _deserialize(row[1])
+            return row[0], deserialize_state(row[1])
         except Exception as error:  # any decoding failure means the blob is not ours
             raise StoreError(
                 f"the checkpoint of {experiment.name!r} is corrupt ({error})"
@@ -266,16 +267,46 @@ def _experiment(row: tuple) -> Experiment:
     return Experiment(id_, name, json.loads(config), seed, status, created, updated)
 
 
-def _serialize(state: Mapping[str, Any]) -> bytes:
+ARCHITECTURE = "__architecture__"
+"""Marks an architecture inside a saved checkpoint: its choices in order, and its key."""
+
+
+def encode_state(value: Any) -> Any:
+    """``value`` with every Architecture in it (in dicts, lists, tuples) as plain data.
+
+    Strategies keep architectures in their state as they are; the store alone knows how they
+    are saved, so no strategy converts them by hand.
+    """
+    if isinstance(value, Architecture):
+        return {ARCHITECTURE: list(value.choices.items()), "key": value.key}
+    if isinstance(value, dict):
+        return {key: encode_state(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(encode_state(item) for item in value)
+    return value
+
+
+def decode_state(value: Any) -> Any:
+    """The inverse of ``encode_state``."""
+    if isinstance(value, dict):
+        if ARCHITECTURE in value:
+            return Architecture(dict(value[ARCHITECTURE]), value["key"])
+        return {key: decode_state(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(decode_state(item) for item in value)
+    return value
+
+
+def serialize_state(state: Mapping[str, Any]) -> bytes:
     """Checkpoints hold tensors, so torch's format; loaded back with ``weights_only`` (no code)."""
     import torch
 
     buffer = io.BytesIO()
-    torch.save(dict(state), buffer)
+    torch.save(encode_state(dict(state)), buffer)
     return buffer.getvalue()
 
 
-def _deserialize(blob: bytes) -> dict[str, Any]:
+def deserialize_state(blob: bytes) -> dict[str, Any]:
     import torch
 
-    return torch.load(io.BytesIO(blob), weights_only=True)
+    return decode_state(torch.load(io.BytesIO(blob), weights_only=True))

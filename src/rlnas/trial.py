@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
+from typing import Protocol, TypeVar
 
 from rlnas.space import Architecture
 
@@ -63,3 +64,32 @@ class Trial:
     @property
     def failed(self) -> bool:
         return self.status is Status.FAILED
+
+
+class Scored(Protocol):
+    """What ``best_trial`` reads: a Trial, or a trial read back from the store."""
+
+    @property
+    def number(self) -> int: ...
+
+    @property
+    def reward(self) -> float | None: ...
+
+
+ScoredTrial = TypeVar("ScoredTrial", bound=Scored)
+
+
+def best_trial(trials: Iterable[ScoredTrial]) -> ScoredTrial | None:
+    """The complete trial with the highest reward; the earliest one wins a tie.
+
+    The one rule by which the search, ``show``, ``train-final`` and the report name the best.
+    """
+    complete = [trial for trial in trials if trial.reward is not None]
+    if not complete:
+        return None
+    return max(complete, key=lambda trial: (trial.reward, -trial.number))
+
+
+def best_first(trial: Scored) -> tuple[bool, float, int]:
+    """Sort key that lists trials as ``best_trial`` ranks them: best first, failures last."""
+    return (trial.reward is None, -(trial.reward or 0.0), trial.number)

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import io
-
-import torch
-
 import rlnas
 from rlnas.space import Architecture, Choice, SearchSpace
+from rlnas.store import deserialize_state, serialize_state
 from rlnas.trial import Status, Trial
 
 BEST = "a"
@@ -45,8 +42,5 @@ def run(strategy: rlnas.Strategy, steps: int, start: int = 0) -> list[Architectu
 
 
 def round_trip(state: dict) -> dict:
-    """What the store does: torch.save, then torch.load with weights_only=True."""
-    buffer = io.BytesIO()
-    torch.save(state, buffer)
-    buffer.seek(0)
-    return torch.load(buffer, weights_only=True)
+    """What the store does to a checkpoint: saved, then loaded with torch's weights_only."""
+    return deserialize_state(serialize_state(state))

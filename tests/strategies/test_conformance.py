@@ -16,10 +16,12 @@ import pytest
 from strategy_helpers import round_trip
 
 import rlnas
+from rlnas.strategies import strategy_class
+from rlnas.strategies.episodes import EpisodeSettings
 from rlnas.trial import Status, Trial
 
 NAMES = sorted(rlnas.STRATEGIES)
-ONE_SHOT_ONLY = ("evolution", "random")
+ONE_SHOT_ONLY = tuple(name for name in NAMES if not strategy_class(name).progressive)
 BUDGET = 30
 MAX_REPEATS = 100
 """A learning strategy may settle on a few architectures; the suite does not wait for it."""
@@ -87,14 +89,14 @@ class Case:
     mode: str
 
     @property
-    def options(self) -> dict[str, Any]:
-        return {} if self.mode == "one-shot" else {"mode": self.mode}
+    def episodes(self) -> EpisodeSettings:
+        return EpisodeSettings(mode=self.mode)
 
     def space(self) -> rlnas.SearchSpace:
         return toy_space(growable=self.mode == "progressive")
 
     def make(self, space: rlnas.SearchSpace, seed: int) -> rlnas.Strategy:
-        return rlnas.make_strategy(self.name, space, seed=seed, options=self.options)
+        return rlnas.make_strategy(self.name, space, seed=seed, episodes=self.episodes)
 
 
 CASES = [Case(name, "one-shot") for name in NAMES] + [
@@ -116,12 +118,16 @@ def test_registry_builds_every_strategy_under_its_name(case: Case) -> None:
 @pytest.mark.parametrize("name", ONE_SHOT_ONLY)
 def test_strategies_without_progressive_mode_say_so(name: str) -> None:
     with pytest.raises(rlnas.UserError, match="has no progressive mode"):
-        rlnas.make_strategy(name, toy_space(growable=True), options={"mode": "progressive"})
+        rlnas.make_strategy(
+            name, toy_space(growable=True), episodes=EpisodeSettings(mode="progressive")
+        )
 
 
 def test_progressive_mode_needs_a_growable_space() -> None:
     with pytest.raises(rlnas.UserError, match="does not declare how it grows"):
-        rlnas.make_strategy("reinforce", toy_space(), options={"mode": "progressive"})
+        rlnas.make_strategy(
+            "reinforce", toy_space(), episodes=EpisodeSettings(mode="progressive")
+        )
 
 
 def test_search_respects_the_budget_and_the_space(case: Case, tmp_path) -> None:
@@ -140,7 +146,7 @@ def test_search_respects_the_budget_and_the_space(case: Case, tmp_path) -> None:
         seed=0,
         store=tmp_path / "runs.db",
         name="run",
-        strategy_options=case.options,
+        episodes=case.episodes,
         max_repeats=MAX_REPEATS,
     )
     keys = [trial.architecture.key for trial in result.trials]

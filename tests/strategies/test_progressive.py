@@ -6,12 +6,14 @@ import pytest
 
 import rlnas
 from rlnas.space import Architecture
-from rlnas.strategies.episodes import Episodes
+from rlnas.strategies import strategy_class
+from rlnas.strategies.episodes import EpisodeSettings, Episodes
 from rlnas.strategies.reward_shaping import RewardShaper
 from rlnas.trial import Status, Trial
 
 LAYERS = 4
-PROGRESSIVE = ["actor-critic", "mcts", "ppo", "q-learning", "reinforce", "sarsa"]
+PROGRESSIVE = [name for name in sorted(rlnas.STRATEGIES) if strategy_class(name).progressive]
+GROWING = EpisodeSettings(mode="progressive")
 OPTIONS = {name: {"epsilon_length": 40} for name in ("q-learning", "sarsa")}
 """The epsilon schedule counts episodes: end it within the 60 the learning test runs."""
 
@@ -46,7 +48,7 @@ def walk_of(episodes: Episodes, layers: list[str]) -> Architecture:
 
 
 def test_an_episode_asks_every_step_and_completes_when_all_are_told_in_any_order() -> None:
-    episodes = Episodes(layered_space(), mode="progressive", step_reward="metric")
+    episodes = Episodes(layered_space(), GROWING.replaced(step_reward="metric"))
     walk = walk_of(episodes, ["a", "b", "a"])
     asked = episodes.ask(3, lambda: walk)
     assert [dict(a.choices) for a in asked] == [
@@ -74,7 +76,10 @@ def test_an_episode_asks_every_step_and_completes_when_all_are_told_in_any_order
 def test_returns_follow_the_step_reward_its_cost_and_the_discount(
     step_reward: str, step_cost: float, discount: float, expected: list[float]
 ) -> None:
-    episodes = Episodes(layered_space(), "progressive", step_reward, step_cost, discount)
+    episodes = Episodes(
+        layered_space(),
+        GROWING.replaced(step_reward=step_reward, step_cost=step_cost, discount=discount),
+    )
     asked = episodes.ask(3, lambda: walk_of(episodes, ["a", "b", "a"]))
     shaper = RewardShaper("raw")
     finished = [
@@ -88,7 +93,7 @@ def test_returns_follow_the_step_reward_its_cost_and_the_discount(
 
 
 def test_the_same_architecture_in_two_episodes_is_credited_first_asked_first() -> None:
-    episodes = Episodes(layered_space(), mode="progressive")
+    episodes = Episodes(layered_space(), GROWING)
     walks = iter([walk_of(episodes, ["a", "b"]), walk_of(episodes, ["a", "c"])])
     asked = episodes.ask(4, lambda: next(walks))
     assert asked[0] == asked[2]  # both episodes start with layer0 = 'a'
@@ -96,7 +101,7 @@ def test_the_same_architecture_in_two_episodes_is_credited_first_asked_first() -
     for number in (0, 1, 3):
         episodes.tell(asked[number], trial(number, asked[number]), shaper)
     state = episodes.state_dict()
-    restored = Episodes(layered_space(), mode="progressive")
+    restored = Episodes(layered_space(), GROWING)
     restored.load_state_dict(state)
     assert restored.pending == episodes.pending
     [episode] = restored.tell(asked[0], trial(9, asked[0], reward=0.7), shaper)
@@ -104,7 +109,7 @@ def test_the_same_architecture_in_two_episodes_is_credited_first_asked_first() -
 
 
 def test_a_failed_step_is_rewarded_as_a_failure() -> None:
-    episodes = Episodes(layered_space(), mode="progressive", step_reward="metric")
+    episodes = Episodes(layered_space(), GROWING.replaced(step_reward="metric"))
     asked = episodes.ask(2, lambda: walk_of(episodes, ["a", "a"]))
     shaper = RewardShaper("raw")
     episodes.tell(asked[0], trial(0, asked[0]), shaper)
@@ -122,7 +127,7 @@ def test_the_budget_counts_every_evaluated_step(name: str) -> None:
         lambda a: {"accuracy": value(a)},
         name,
         budget=25,
-        strategy_options={"mode": "progressive"},
+        episodes=GROWING,
     )
     assert len(result.trials) == 25
     partial = [t for t in result.trials if t.architecture.choices[f"layer{LAYERS - 1}"] == "none"]
@@ -140,7 +145,8 @@ def test_strategies_learn_to_grow_the_best_network(name: str) -> None:
             name,
             layered_space(),
             seed=seed,
-            options={"mode": "progressive", **OPTIONS.get(name, {})},
+            options=OPTIONS.get(name, {}),
+            episodes=GROWING,
         )
         number = 0
         for _ in range(60):  # episodes
@@ -157,7 +163,7 @@ def test_strategies_learn_to_grow_the_best_network(name: str) -> None:
 
 @pytest.mark.parametrize("name", PROGRESSIVE)
 def test_steps_asked_together_may_be_told_in_any_order(name: str) -> None:
-    strategy = rlnas.make_strategy(name, layered_space(), seed=1, options={"mode": "progressive"})
+    strategy = rlnas.make_strategy(name, layered_space(), seed=1, episodes=GROWING)
     asked = strategy.ask(8)
     for number, architecture in reversed(list(enumerate(asked))):
         strategy.tell(architecture, trial(number, architecture))

@@ -1,4 +1,4 @@
-"""The estimators by name, for the CLI and the Python API: how a task search scores a child.
+"""The estimators by name: how a task search scores a child, and the settings that choose one.
 
 ``full`` trains every child (``TrainingEvaluator``); ``weight-sharing`` and ``supernet`` score it
 with shared weights in a fraction of that time; ``predictor`` trains fully but only the children
@@ -8,34 +8,59 @@ since it decides what is evaluated, not how).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import Field
 
 from rlnas.errors import UnknownName, UserError
-from rlnas.space import Architecture
+from rlnas.evaluator import Evaluator
+from rlnas.settings import Settings
 
 if TYPE_CHECKING:  # torch loads only when an estimator is built
     from rlnas.estimators.training import TrainingEvaluator
 
 ESTIMATORS = ("full", "weight-sharing", "supernet", "predictor")
-Evaluator = Callable[[Architecture], Mapping[str, float]]
+EstimatorName = Literal["full", "weight-sharing", "supernet", "predictor"]
 
 
-def make_estimator(
-    name: str,
-    training: TrainingEvaluator,
-    supernet_path: str | Path | None = None,
-    supernet_steps: int = 1000,
-) -> Evaluator:
-    """The evaluator ``name`` for ``training``'s task and space.
+class EstimatorSettings(Settings):
+    """Which estimator scores a task's children, and its own settings."""
+
+    estimator: EstimatorName = Field(
+        "full", description="How to score a child: full, weight-sharing, supernet or predictor."
+    )
+    top_k: int = Field(
+        5, ge=1, description="Predictor: evaluate the best K of every 10 K proposals."
+    )
+    supernet_path: Path | None = Field(
+        None, description="Supernet file: loaded if it exists, else trained and saved."
+    )
+    supernet_steps: int = Field(
+        1000, ge=1, description="Supernet training steps (one minibatch each)."
+    )
+
+    @property
+    def screens(self) -> bool:
+        """Whether a predictor picks what is evaluated (``rlnas.strategies.screening``)."""
+        return self.estimator == "predictor"
+
+    @property
+    def pool(self) -> int:
+        """Proposals the predictor ranks for every ``top_k`` it lets through."""
+        return 10 * self.top_k
+
+
+def make_estimator(settings: EstimatorSettings, training: TrainingEvaluator) -> Evaluator:
+    """The evaluator that ``settings`` name, for ``training``'s task and space.
 
     The shared-weight estimators take the task, space, seed, batch size and threads of
     ``training``; ``full`` and ``predictor`` return ``training`` itself.
     """
+    name = settings.estimator
     if name not in ESTIMATORS:
         raise UnknownName(f"unknown estimator {name!r}; choose one of {', '.join(ESTIMATORS)}")
-    if supernet_path is not None and name != "supernet":
+    if settings.supernet_path is not None and name != "supernet":
         raise UserError("a supernet path applies to the supernet estimator only")
     if name in ("full", "predictor"):
         return training
@@ -48,5 +73,9 @@ def make_estimator(
     from rlnas.estimators.supernet import SupernetEvaluator
 
     return SupernetEvaluator(
-        training.task, training.space, supernet_steps, path=supernet_path, **shared
+        training.task,
+        training.space,
+        settings.supernet_steps,
+        path=settings.supernet_path,
+        **shared,
     )

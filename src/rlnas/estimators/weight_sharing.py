@@ -8,8 +8,9 @@ strategy for its children, the shared weights are trained on the current policy'
 ENAS, through the unchanged ask/tell loop, and the estimator works with any strategy.
 
 The estimate of a child depends on every child trained before it, so this evaluator is stateful:
-evaluations must run one at a time, in order, in one process (``requires_serial``). A seed and
-the same sequence of calls give the same metrics.
+evaluations must run one at a time, in order, in one process (``serial_only``), and its state is
+saved with every checkpoint (``rlnas.evaluator.StatefulEvaluator``). A seed and the same sequence
+of calls give the same metrics.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ class WeightSharingEvaluator:
     """
 
     name: ClassVar[str] = "weight-sharing"
-    requires_serial: ClassVar[bool] = True
+    serial_only: ClassVar[bool] = True
 
     def __init__(
         self,

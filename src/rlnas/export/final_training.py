@@ -24,6 +24,7 @@ from rlnas.export.files import ExportedModel, export_model
 from rlnas.export.raw_units import RawUnitsModel, raw_features
 from rlnas.store import Store, StoredTrial
 from rlnas.tasks import Task, load_task
+from rlnas.trial import best_trial
 
 METRICS = "metrics.json"
 EXAMPLE_ROWS = 8
@@ -128,11 +129,11 @@ def _output_description(task: Task) -> str:
 
 def _chosen_trial(trials: list[StoredTrial], number: int | None, experiment: str) -> StoredTrial:
     """Trial ``number``, or the complete trial with the highest reward (the earliest on a tie)."""
-    complete = [trial for trial in trials if trial.reward is not None]
     if number is None:
-        if not complete:
+        best = best_trial(trials)
+        if best is None:
             raise UserError(f"experiment {experiment!r} has no complete trial to train")
-        return max(complete, key=lambda trial: (trial.reward, -trial.number))
+        return best
     for trial in trials:
         if trial.number == number:
             if trial.reward is None:

@@ -10,6 +10,7 @@ from typing import Any
 
 from rlnas.errors import StoreError
 from rlnas.store import Experiment, Store, StoredTrial
+from rlnas.trial import best_first
 
 COST_METRICS = ("params", "flops", "latency_ms", "latency")
 """Metrics that measure what an architecture costs; the report draws a Pareto front per cost."""
@@ -44,7 +45,7 @@ class Run:
 
     def best(self, top: int) -> list[StoredTrial]:
         """The ``top`` complete trials, highest reward first (the earlier one wins a tie)."""
-        return sorted(self.complete, key=lambda trial: (-(trial.reward or 0.0), trial.number))[:top]
+        return sorted(self.complete, key=best_first)[:top]
 
     def incumbents(self) -> list[tuple[StoredTrial, float]]:
         """Each complete trial with the best reward seen up to and including it."""

@@ -20,9 +20,7 @@ from typing import Any
 import torch
 
 from rlnas.space import Architecture, SearchSpace
-from rlnas.strategies.episodes import Mode, StepReward
 from rlnas.strategies.policy_search import PolicySearch
-from rlnas.strategies.reward_shaping import ShapingMode
 from rlnas.trial import Trial
 
 
@@ -33,46 +31,27 @@ class ActorCritic(PolicySearch):
     smaller weight (0.1) keeps the critic's error, large while it has seen few rewards, from
     swamping the policy's gradient in the shared LSTM. The other hyper-parameters mean what they
     mean in ``REINFORCE``. Defaults were chosen by mean validation regret on NAS-Bench-Graph at
-    a budget of 100 architectures; there actor-critic trails REINFORCE and PPO: ~100 rewards
-    are too few to train a critic that beats a moving average. ``mode``, ``step_reward``,
-    ``step_cost`` and ``discount``: see ``Episodes``.
+    a budget of 100 architectures (a learning rate of 0.03); there actor-critic trails REINFORCE
+    and PPO: ~100 rewards are too few to train a critic that beats a moving average.
+    ``policy``: the keywords of ``PolicySearch``.
     """
 
     name = "actor-critic"
+    default_learning_rate = 0.03
+    value_head = True
 
     def __init__(
         self,
         space: SearchSpace,
         seed: int = 0,
-        learning_rate: float = 0.03,
         batch_size: int = 1,
         value_weight: float = 0.1,
         entropy_weight: float = 1e-4,
-        hidden_size: int = 64,
-        temperature: float | None = 5.0,
-        tanh_constant: float | None = 2.5,
-        reward_shaping: ShapingMode = "rank",
-        mode: Mode = "one-shot",
-        step_reward: StepReward = "improvement",
-        step_cost: float = 0.0,
-        discount: float = 1.0,
+        **policy: Any,
     ) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
-        super().__init__(
-            space,
-            seed,
-            learning_rate,
-            hidden_size,
-            temperature,
-            tanh_constant,
-            reward_shaping,
-            value_head=True,
-            mode=mode,
-            step_reward=step_reward,
-            step_cost=step_cost,
-            discount=discount,
-        )
+        super().__init__(space, seed, **policy)
         self.batch_size = batch_size
         self.value_weight = value_weight
         self.entropy_weight = entropy_weight
@@ -100,12 +79,8 @@ class ActorCritic(PolicySearch):
         self.batch = []
 
     def state_dict(self) -> dict[str, Any]:
-        batch = [(dict(walk.choices), returns, n) for walk, returns, n in self.batch]
-        return {**super().state_dict(), "batch": batch}
+        return {**super().state_dict(), "batch": list(self.batch)}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         super().load_state_dict(state)
-        self.batch = [
-            (self.episodes.space.architecture(c), [float(r) for r in returns], int(n))
-            for c, returns, n in state["batch"]
-        ]
+        self.batch = [tuple(entry) for entry in state["batch"]]

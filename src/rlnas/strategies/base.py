@@ -20,6 +20,9 @@ class Strategy(ABC):
     """Base class of search strategies; subclasses hold one algorithm each, top to bottom."""
 
     name: ClassVar[str]
+    progressive: ClassVar[bool] = False
+    """Whether the strategy learns from episodes and so also searches progressively: it then
+    takes ``episodes=EpisodeSettings(...)`` (``rlnas.strategies.episodes``)."""
 
     def __init__(self, space: SearchSpace, seed: int = 0) -> None:
         self.space = space

@@ -20,7 +20,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from rlnas.errors import UserError
+from pydantic import Field
+
+from rlnas.settings import Settings
 from rlnas.space import Architecture, SearchSpace
 from rlnas.space.growth import Point, episode_space, points
 from rlnas.strategies.reward_shaping import RewardShaper
@@ -28,8 +30,30 @@ from rlnas.trial import Trial
 
 Mode = Literal["one-shot", "progressive"]
 StepReward = Literal["metric", "improvement"]
-MODES = ("one-shot", "progressive")
-STEP_REWARDS = ("metric", "improvement")
+
+
+class EpisodeSettings(Settings):
+    """What an episode of a learning strategy is, and how its steps are rewarded."""
+
+    mode: Mode = Field(
+        "one-shot",
+        description="one-shot: an episode is a whole architecture; progressive: it grows a "
+        "network step by step, every step evaluated.",
+    )
+    step_reward: StepReward = Field(
+        "improvement",
+        description="Progressive: a step earns its metric, or its improvement on the step before.",
+    )
+    step_cost: float = Field(
+        0.0, description="Progressive: subtracted from every step's reward (favours small nets)."
+    )
+    discount: float = Field(
+        1.0, ge=0.0, le=1.0, description="Discount per growth step (per decision when one-shot)."
+    )
+
+    @property
+    def progressive(self) -> bool:
+        return self.mode == "progressive"
 
 
 @dataclass(frozen=True)
@@ -66,31 +90,19 @@ def step_rewards(values: Sequence[float], step_reward: StepReward, step_cost: fl
 class Episodes:
     """The episode bookkeeping a learning strategy delegates to; ``space`` is what it walks.
 
-    ``mode`` is "one-shot" or "progressive"; ``step_reward``, ``step_cost`` and ``discount``
-    shape progressive returns (in one-shot mode ``discount`` applies per decision, as MetaQNN's
-    Q-learning did per layer).
+    ``settings`` say one-shot or progressive, and shape progressive returns (in one-shot mode
+    ``discount`` applies per decision, as MetaQNN's Q-learning did per layer).
     """
 
-    def __init__(
-        self,
-        space: SearchSpace,
-        mode: Mode = "one-shot",
-        step_reward: StepReward = "improvement",
-        step_cost: float = 0.0,
-        discount: float = 1.0,
-    ) -> None:
-        if mode not in MODES:
-            raise UserError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
-        if step_reward not in STEP_REWARDS:
-            raise UserError(f"step_reward must be metric or improvement, not {step_reward!r}")
-        if not 0.0 <= discount <= 1.0:
-            raise UserError(f"discount must lie in [0, 1], got {discount}")
+    def __init__(self, space: SearchSpace, settings: EpisodeSettings | None = None) -> None:
+        settings = settings or EpisodeSettings()
+        self.settings = settings
         self.grown = space
-        self.progressive = mode == "progressive"
+        self.progressive = settings.progressive
         self.space = episode_space(space) if self.progressive else space
-        self.step_reward: StepReward = step_reward
-        self.step_cost = step_cost
-        self.discount = discount
+        self.step_reward: StepReward = settings.step_reward
+        self.step_cost = settings.step_cost
+        self.discount = settings.discount
         self.drafts: dict[int, _Draft] = {}
         self.pending: dict[Architecture, list[tuple[int, int]]] = {}  # asked -> (episode, step)
         self.next_id = 0
@@ -172,14 +184,14 @@ class Episodes:
     # --- persistence -----------------------------------------------------------------------------
     def episode_state(self, episode: Episode) -> dict[str, Any]:
         return {
-            "walk": dict(episode.walk.choices),
+            "walk": episode.walk,
             "raw": list(episode.raw),
             "shaped": list(episode.shaped),
             "cached": episode.cached,
         }
 
     def load_episode(self, state: dict[str, Any]) -> Episode:
-        walk = self.space.architecture(state["walk"])
+        walk = state["walk"]
         raw = tuple(None if r is None else float(r) for r in state["raw"])
         shaped = tuple(float(s) for s in state["shaped"])
         if self.progressive:
@@ -191,7 +203,7 @@ class Episodes:
 
     def state_dict(self) -> dict[str, Any]:
         drafts = [
-            (number, dict(d.walk.choices), d.asked, [r and list(r) for r in d.results])
+            (number, d.walk, d.asked, [r and list(r) for r in d.results])
             for number, d in self.drafts.items()
         ]
         return {"drafts": drafts, "next_id": self.next_id}
@@ -200,8 +212,7 @@ class Episodes:
         """Restore; what is pending follows from the drafts, asked in (episode, step) order."""
         self.drafts, self.pending = {}, {}
         self.next_id = int(state["next_id"])
-        for number, choices, asked, results in sorted(state["drafts"], key=lambda d: d[0]):
-            walk = self.space.architecture(choices)
+        for number, walk, asked, results in sorted(state["drafts"], key=lambda d: d[0]):
             found, length = points(self.grown, walk)
             told = [None if r is None else (r[0], float(r[1]), bool(r[2])) for r in results]
             self.drafts[int(number)] = _Draft(walk, found, length, int(asked), told)

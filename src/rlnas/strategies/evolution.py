@@ -78,14 +78,11 @@ class RegularizedEvolution(Strategy):
         return self.space.architecture(made)
 
     def state_dict(self) -> dict[str, Any]:
-        population = [(dict(arch.choices), reward) for arch, reward in self.population]
-        return {**super().state_dict(), "population": population}
+        return {**super().state_dict(), "population": list(self.population)}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         super().load_state_dict(state)
-        self.population = deque(
-            (self.space.architecture(choices), reward) for choices, reward in state["population"]
-        )
+        self.population = deque(tuple(member) for member in state["population"])
 
 
 def _typed(option: Option) -> tuple[type, Option]:

@@ -25,7 +25,7 @@ import numpy as np
 from rlnas.controllers.reward_model import EnsembleRewardModel
 from rlnas.space import Architecture, SearchSpace
 from rlnas.strategies.base import Strategy
-from rlnas.strategies.episodes import Episode, Episodes, Mode, StepReward
+from rlnas.strategies.episodes import Episode, Episodes, EpisodeSettings
 from rlnas.strategies.reward_shaping import RewardShaper, ShapingMode
 from rlnas.trial import Trial
 
@@ -44,11 +44,12 @@ class MCTS(Strategy):
     by ``refit_growth`` (a fraction, at least one new evaluation) since its last fit: after every
     one up to 50, every 2nd at 100, every 20th at 1,000, which keeps ask cheap in long runs
     (0: after every one).
-    ``reward_shaping`` is what the model is fit to. ``mode``, ``step_reward``, ``step_cost`` and
-    ``discount``: see ``Episodes``.
+    ``reward_shaping`` is what the model is fit to. ``episodes``: one-shot or progressive
+    (``EpisodeSettings``).
     """
 
     name = "mcts"
+    progressive = True
 
     def __init__(
         self,
@@ -64,10 +65,7 @@ class MCTS(Strategy):
         max_points: int = 256,
         refit_growth: float = 0.02,
         reward_shaping: ShapingMode = "rank",
-        mode: Mode = "one-shot",
-        step_reward: StepReward = "improvement",
-        step_cost: float = 0.0,
-        discount: float = 1.0,
+        episodes: EpisodeSettings | None = None,
     ) -> None:
         super().__init__(space, seed)
         if simulations < 1 or warmup < 1:
@@ -79,7 +77,7 @@ class MCTS(Strategy):
         self.kappa = kappa
         self.warmup = warmup
         self.refit_growth = refit_growth
-        self.episodes = Episodes(space, mode, step_reward, step_cost, discount)
+        self.episodes = Episodes(space, episodes)
         self.model = EnsembleRewardModel(members, lengthscale, ridge, max_points)
         self.shaper = RewardShaper(reward_shaping)
         self.visits: dict[Node, int] = {}

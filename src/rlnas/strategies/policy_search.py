@@ -7,55 +7,60 @@ and restoring all of them.
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 
 from rlnas.controllers.lstm_policy import LSTMPolicy
 from rlnas.space import Architecture, SearchSpace
 from rlnas.strategies.base import Strategy
-from rlnas.strategies.episodes import Episodes, Mode, StepReward
+from rlnas.strategies.episodes import Episodes, EpisodeSettings
 from rlnas.strategies.reward_shaping import RewardShaper, ShapingMode
 
 
 class PolicySearch(Strategy):
     """Base of ``REINFORCE``, ``PPO`` and ``ActorCritic``: an LSTM policy proposes architectures.
 
+    The keywords here are shared by the three, which take them as ``**policy``:
+    ``learning_rate`` of Adam (default: the algorithm's ``default_learning_rate``);
     ``hidden_size`` is the LSTM width; ``temperature`` and ``tanh_constant`` shape the logits as
-    ``c * tanh(l / T)`` (ENAS: 5 and 2.5; None disables); ``reward_shaping`` puts raw rewards on
-    one scale (``RewardShaper``). ``mode``, ``step_reward``, ``step_cost`` and ``discount``
-    choose one-shot or progressive episodes and their per-step returns (``Episodes``); the
-    policy walks ``episodes.space``.
+    ``c * tanh(l / T)`` (ENAS: 5 and 2.5; None disables, and without them the policy collapsed
+    onto a few architectures within ~35 trials); ``reward_shaping`` puts raw rewards on one scale
+    (``RewardShaper``; rank beat normalize); ``episodes`` chooses one-shot or progressive episodes
+    and their per-step returns (``EpisodeSettings``); the policy walks ``episodes.space``.
     """
+
+    progressive = True
+    default_learning_rate: ClassVar[float] = 0.01
+    value_head: ClassVar[bool] = False
+    """Whether the policy has a value head (the critic of actor-critic)."""
 
     def __init__(
         self,
         space: SearchSpace,
-        seed: int,
-        learning_rate: float,
-        hidden_size: int,
-        temperature: float | None,
-        tanh_constant: float | None,
-        reward_shaping: ShapingMode,
-        value_head: bool = False,
-        mode: Mode = "one-shot",
-        step_reward: StepReward = "improvement",
-        step_cost: float = 0.0,
-        discount: float = 1.0,
+        seed: int = 0,
+        learning_rate: float | None = None,
+        hidden_size: int = 64,
+        temperature: float | None = 5.0,
+        tanh_constant: float | None = 2.5,
+        reward_shaping: ShapingMode = "rank",
+        episodes: EpisodeSettings | None = None,
     ) -> None:
         super().__init__(space, seed)
-        self.learning_rate = learning_rate
-        self.episodes = Episodes(space, mode, step_reward, step_cost, discount)
+        self.learning_rate = learning_rate or self.default_learning_rate
+        self.episodes = Episodes(space, episodes)
         self.generator = torch.Generator().manual_seed(seed)
         self.policy = LSTMPolicy(
             self.episodes.space,
             hidden_size=hidden_size,
             temperature=temperature,
             tanh_constant=tanh_constant,
-            value_head=value_head,
+            value_head=self.value_head,
             generator=self.generator,
         )
-        self.optimizer = torch.optim.Adam(self.policy.parameters(), lr=learning_rate, foreach=True)
+        self.optimizer = torch.optim.Adam(
+            self.policy.parameters(), lr=self.learning_rate, foreach=True
+        )
         self.shaper = RewardShaper(reward_shaping)
         self.baseline: float | None = None
 

@@ -20,9 +20,7 @@ from typing import Any
 import torch
 
 from rlnas.space import Architecture, SearchSpace
-from rlnas.strategies.episodes import Mode, StepReward
 from rlnas.strategies.policy_search import PolicySearch
-from rlnas.strategies.reward_shaping import ShapingMode
 from rlnas.trial import Trial
 
 
@@ -35,7 +33,7 @@ class PPO(PolicySearch):
     The other hyper-parameters mean what they mean in ``REINFORCE``. Defaults were chosen by mean
     validation regret on NAS-Bench-Graph at a budget of 100 architectures (batches of 2 and
     normalize shaping searched worse; 8 epochs or a learning rate of 0.03 no better).
-    ``mode``, ``step_reward``, ``step_cost`` and ``discount``: see ``Episodes``.
+    ``policy``: the keywords of ``PolicySearch``.
     """
 
     name = "ppo"
@@ -44,37 +42,17 @@ class PPO(PolicySearch):
         self,
         space: SearchSpace,
         seed: int = 0,
-        learning_rate: float = 0.01,
         batch_size: int = 5,
         epochs: int = 4,
         clip: float = 0.2,
         baseline_decay: float = 0.9,
         normalize_advantages: bool = True,
         entropy_weight: float = 1e-4,
-        hidden_size: int = 64,
-        temperature: float | None = 5.0,
-        tanh_constant: float | None = 2.5,
-        reward_shaping: ShapingMode = "rank",
-        mode: Mode = "one-shot",
-        step_reward: StepReward = "improvement",
-        step_cost: float = 0.0,
-        discount: float = 1.0,
+        **policy: Any,
     ) -> None:
         if batch_size < 1 or epochs < 1:
             raise ValueError("batch_size and epochs must be at least 1")
-        super().__init__(
-            space,
-            seed,
-            learning_rate,
-            hidden_size,
-            temperature,
-            tanh_constant,
-            reward_shaping,
-            mode=mode,
-            step_reward=step_reward,
-            step_cost=step_cost,
-            discount=discount,
-        )
+        super().__init__(space, seed, **policy)
         self.batch_size = batch_size
         self.epochs = epochs
         self.clip = clip
@@ -123,15 +101,11 @@ class PPO(PolicySearch):
     def state_dict(self) -> dict[str, Any]:
         return {
             **super().state_dict(),
-            "pending": [(dict(walk.choices), old) for walk, old in self.pending.items()],
-            "batch": [(dict(walk.choices), r, old, n) for walk, r, old, n in self.batch],
+            "pending": list(self.pending.items()),
+            "batch": list(self.batch),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         super().load_state_dict(state)
-        walk = self.episodes.space.architecture
-        self.pending = {walk(c): [float(x) for x in old] for c, old in state["pending"]}
-        self.batch = [
-            (walk(c), [float(x) for x in r], [float(x) for x in old], int(n))
-            for c, r, old, n in state["batch"]
-        ]
+        self.pending = dict(state["pending"])
+        self.batch = [tuple(entry) for entry in state["batch"]]

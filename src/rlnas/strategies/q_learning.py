@@ -19,7 +19,7 @@ from typing import Any
 from rlnas.controllers.q_table import EpsilonSchedule, QTable
 from rlnas.space import Architecture, SearchSpace
 from rlnas.strategies.base import Strategy
-from rlnas.strategies.episodes import Episode, Episodes, Mode, StepReward
+from rlnas.strategies.episodes import Episode, Episodes, EpisodeSettings
 from rlnas.strategies.reward_shaping import RewardShaper, ShapingMode
 from rlnas.trial import Trial
 
@@ -31,24 +31,24 @@ class QLearning(Strategy):
     learning rate of 0.01 over thousands of models and replayed 100 past models per step; with
     ~100 architectures a much larger ``learning_rate`` is needed for Q to move at all (0.3 beat
     0.01, 0.1, 0.5 and 1; replaying 20 beat 0, 50 and 100).
-    ``discount`` is 1 as in the paper (only the terminal reward counts). ``initial_q`` is where
-    every unvisited Q starts: 0.5 is the middle of the ``rank``-shaped rewards (MetaQNN: 0.5, the
-    middle of accuracies). ``epsilon_length``, ``explore_fraction``, ``final_epsilon`` and
-    ``epsilon_steps`` define the schedule (see ``EpsilonSchedule``); set ``epsilon_length`` to the
-    budget: past it the greedy walk mostly repeats known architectures. ``replay`` is how many
-    past episodes are replayed after each result. ``mode``, ``step_reward`` and ``step_cost``
-    choose one-shot or progressive episodes (``Episodes``); progressive, ``discount`` applies
-    once per growth step.
+    The episodes' ``discount`` is 1 as in the paper (only the terminal reward counts).
+    ``initial_q`` is where every unvisited Q starts: 0.5 is the middle of the ``rank``-shaped
+    rewards (MetaQNN: 0.5, the middle of accuracies). ``epsilon_length``, ``explore_fraction``,
+    ``final_epsilon`` and ``epsilon_steps`` define the schedule (see ``EpsilonSchedule``); set
+    ``epsilon_length`` to the budget: past it the greedy walk mostly repeats known
+    architectures. ``replay`` is how many past episodes are replayed after each result.
+    ``episodes`` chooses one-shot or progressive episodes (``EpisodeSettings``); progressive,
+    the discount applies once per growth step.
     """
 
     name = "q-learning"
+    progressive = True
 
     def __init__(
         self,
         space: SearchSpace,
         seed: int = 0,
         learning_rate: float = 0.3,
-        discount: float = 1.0,
         initial_q: float = 0.5,
         epsilon_length: int = 100,
         explore_fraction: float = 0.5,
@@ -56,9 +56,7 @@ class QLearning(Strategy):
         epsilon_steps: int = 9,
         replay: int = 20,
         reward_shaping: ShapingMode = "rank",
-        mode: Mode = "one-shot",
-        step_reward: StepReward = "improvement",
-        step_cost: float = 0.0,
+        episodes: EpisodeSettings | None = None,
     ) -> None:
         super().__init__(space, seed)
         if not 0.0 < learning_rate <= 1.0:
@@ -70,7 +68,7 @@ class QLearning(Strategy):
         self.schedule = EpsilonSchedule(
             epsilon_length, explore_fraction, final_epsilon, epsilon_steps
         )
-        self.episodes = Episodes(space, mode, step_reward, step_cost, discount)
+        self.episodes = Episodes(space, episodes)
         self.table = QTable(self.episodes.space, initial_q)
         self.shaper = RewardShaper(reward_shaping)
         self.buffer: list[Episode] = []  # episodes with news, in the order told

@@ -6,13 +6,17 @@ Adding a strategy is one line here.
 
 from __future__ import annotations
 
-import inspect
+from collections.abc import Mapping
 from importlib import import_module
 from typing import Any
 
+from pydantic import Field
+
 from rlnas.errors import UnknownName
+from rlnas.settings import Settings
 from rlnas.space import SearchSpace
 from rlnas.strategies.base import Strategy
+from rlnas.strategies.episodes import EpisodeSettings
 
 STRATEGIES: dict[str, str] = {
     "random": "rlnas.strategies.random_search:RandomSearch",
@@ -26,6 +30,17 @@ STRATEGIES: dict[str, str] = {
 }
 
 
+class StrategySettings(Settings):
+    """Which strategy searches, with its own constructor's keywords."""
+
+    strategy: str = Field("evolution", description="Search strategy (see rlnas list).")
+    strategy_option: dict[str, Any] = Field(
+        default_factory=dict,
+        description="A keyword of the strategy, e.g. learning_rate=0.01 (repeatable; values "
+        "are TOML literals).",
+    )
+
+
 def strategy_class(name: str) -> type[Strategy]:
     """The class registered under ``name``."""
     if name not in STRATEGIES:
@@ -35,14 +50,24 @@ def strategy_class(name: str) -> type[Strategy]:
 
 
 def make_strategy(
-    name: str, space: SearchSpace, seed: int = 0, options: dict[str, Any] | None = None
+    name: str,
+    space: SearchSpace,
+    seed: int = 0,
+    options: Mapping[str, Any] | None = None,
+    episodes: EpisodeSettings | None = None,
 ) -> Strategy:
-    """Build the strategy ``name`` for ``space``; ``options`` are its constructor's keywords."""
+    """Build the strategy ``name`` for ``space``; ``options`` are its constructor's keywords.
+
+    ``episodes`` (one-shot or progressive, and how steps are rewarded) goes to the strategies
+    that learn from episodes (``Strategy.progressive``); the others only search one-shot.
+    """
     cls = strategy_class(name)
-    mode = (options or {}).get("mode", "one-shot")
-    if mode != "one-shot" and "mode" not in inspect.signature(cls).parameters:
-        raise UnknownName(f"strategy {name!r} has no {mode} mode; use it one-shot")
+    keywords = dict(options or {})
+    if cls.progressive:
+        keywords["episodes"] = episodes
+    elif episodes is not None and episodes.progressive:
+        raise UnknownName(f"strategy {name!r} has no progressive mode; use it one-shot")
     try:
-        return cls(space, seed=seed, **(options or {}))
+        return cls(space, seed=seed, **keywords)
     except TypeError as error:
         raise UnknownName(f"strategy {name!r} does not take these options: {error}") from None

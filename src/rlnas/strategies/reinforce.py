@@ -16,9 +16,7 @@ from typing import Any
 import torch
 
 from rlnas.space import Architecture, SearchSpace
-from rlnas.strategies.episodes import Mode, StepReward
 from rlnas.strategies.policy_search import PolicySearch
-from rlnas.strategies.reward_shaping import ShapingMode
 from rlnas.trial import Trial
 
 
@@ -29,11 +27,8 @@ class REINFORCE(PolicySearch):
     architectures: a learning rate far above ENAS's 3.5e-4, because here the controller gets ~100
     rewards, not ~10^5 (0.003 searched worse, 0.03 no better); an update after every reward
     (``batch_size`` 5 searched worse). ``baseline_decay`` is the moving average's decay (ENAS:
-    0.99); ``entropy_weight`` the entropy bonus (ENAS: 1e-4); ``temperature`` and
-    ``tanh_constant`` shape the logits as ``c * tanh(l / T)`` (ENAS: 5 and 2.5; None disables,
-    and without them the policy collapsed onto a few architectures within ~35 trials);
-    ``reward_shaping`` is how raw rewards are put on one scale (``RewardShaper``; rank beat
-    normalize). ``mode``, ``step_reward``, ``step_cost`` and ``discount``: see ``Episodes``.
+    0.99); ``entropy_weight`` the entropy bonus (ENAS: 1e-4). ``policy``: the keywords of
+    ``PolicySearch`` (learning rate, LSTM size, logit shaping, reward shaping, episodes).
     """
 
     name = "reinforce"
@@ -42,34 +37,14 @@ class REINFORCE(PolicySearch):
         self,
         space: SearchSpace,
         seed: int = 0,
-        learning_rate: float = 0.01,
         batch_size: int = 1,
         baseline_decay: float = 0.99,
         entropy_weight: float = 1e-4,
-        hidden_size: int = 64,
-        temperature: float | None = 5.0,
-        tanh_constant: float | None = 2.5,
-        reward_shaping: ShapingMode = "rank",
-        mode: Mode = "one-shot",
-        step_reward: StepReward = "improvement",
-        step_cost: float = 0.0,
-        discount: float = 1.0,
+        **policy: Any,
     ) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
-        super().__init__(
-            space,
-            seed,
-            learning_rate,
-            hidden_size,
-            temperature,
-            tanh_constant,
-            reward_shaping,
-            mode=mode,
-            step_reward=step_reward,
-            step_cost=step_cost,
-            discount=discount,
-        )
+        super().__init__(space, seed, **policy)
         self.batch_size = batch_size
         self.baseline_decay = baseline_decay
         self.entropy_weight = entropy_weight
@@ -92,12 +67,8 @@ class REINFORCE(PolicySearch):
         self.batch = []
 
     def state_dict(self) -> dict[str, Any]:
-        batch = [(dict(walk.choices), returns) for walk, returns in self.batch]
-        return {**super().state_dict(), "batch": batch}
+        return {**super().state_dict(), "batch": list(self.batch)}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         super().load_state_dict(state)
-        self.batch = [
-            (self.episodes.space.architecture(c), [float(r) for r in returns])
-            for c, returns in state["batch"]
-        ]
+        self.batch = [tuple(entry) for entry in state["batch"]]

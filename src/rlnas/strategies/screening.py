@@ -131,7 +131,7 @@ class Screened(Strategy):
             "features": [f.tolist() for f in self.features],
             "targets": list(self.targets),
             "fitted_on": self.fitted_on,
-            "queue": [a.to_json() for a in self.queue],
+            "queue": list(self.queue),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -142,7 +142,7 @@ class Screened(Strategy):
         self.features = [np.array(f, dtype=float) for f in state["features"]]
         self.targets = list(state["targets"])
         self.fitted_on = int(state["fitted_on"])
-        self.queue = [self.space.from_json(text) for text in state["queue"]]
+        self.queue = list(state["queue"])
 
 
 def ranking_quality(

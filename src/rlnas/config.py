@@ -1,0 +1,61 @@
+"""One definition of a search: every setting, for the command line, TOML files and Python.
+
+``SearchConfig`` inherits each group of settings from the module that reads it (what is searched
+from ``problems``, the strategy, its episodes, the estimator, the executor) and adds the search's
+own (budget, seed, store). ``rlnas search`` builds its options from these fields, a ``--config``
+TOML file holds the same keys (``-`` or ``_`` alike), and ``rlnas.run(SearchConfig(...))`` runs
+the same search from Python.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field
+
+from rlnas.errors import UserError
+from rlnas.estimators.registry import EstimatorSettings
+from rlnas.execution.settings import ExecutionSettings
+from rlnas.problems import ProblemSettings
+from rlnas.strategies.episodes import EpisodeSettings
+from rlnas.strategies.registry import StrategySettings
+
+
+class SearchConfig(
+    ExecutionSettings, EstimatorSettings, EpisodeSettings, StrategySettings, ProblemSettings
+):
+    """The settings of one search; ``rlnas.run(config)`` runs it."""
+
+    budget: int = Field(200, ge=1, description="Distinct architectures to evaluate.")
+    seed: int = Field(0, description="Random seed: same seed, same result.")
+    max_repeats: int = Field(
+        1000,
+        ge=1,
+        description="Stop after this many proposals in a row of architectures already evaluated.",
+    )
+    store: Path | None = Field(Path("runs.db"), description="SQLite store of the experiment.")
+    name: str | None = Field(None, description="Experiment name (default: generated).")
+    log: Literal["tensorboard", "mlflow"] | None = Field(
+        None, description="Also log every trial to tensorboard or mlflow."
+    )
+
+    @classmethod
+    def from_toml(cls, path: Path, **overrides: Any) -> SearchConfig:
+        """The settings of a TOML file, with ``overrides`` (those not None) on top."""
+        try:
+            values = tomllib.loads(path.read_text())
+        except FileNotFoundError:
+            raise UserError(f"config file {path} does not exist") from None
+        except IsADirectoryError:
+            raise UserError(f"config file {path} is a directory, not a TOML file") from None
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+            raise UserError(f"config file {path} is not valid TOML: {error}") from None
+        keys = {key.replace("-", "_"): value for key, value in values.items()}
+        keys.update({key: value for key, value in overrides.items() if value is not None})
+        return cls(**keys)
+
+    def stored(self) -> dict[str, Any]:
+        """The settings kept with the experiment: all but where it is stored and its name."""
+        return self.model_dump(mode="json", exclude={"store", "name"})
