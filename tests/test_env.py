@@ -10,6 +10,9 @@ from gymnasium.utils.env_checker import check_env
 import rlnas
 from rlnas.env import ArchitectureEnv, make
 from rlnas.estimators import load_benchmark
+from rlnas.strategies.episodes import EpisodeSettings
+
+GROWING = EpisodeSettings(mode="progressive")
 
 
 @pytest.fixture(autouse=True)
@@ -65,9 +68,8 @@ def test_one_shot_rewards_the_finished_architecture_only() -> None:
 def test_progressive_rewards_every_grown_network_until_stop(
     step_reward: str, step_cost: float, expected: list[float]
 ) -> None:
-    env = ArchitectureEnv(
-        layered_space(), value, "progressive", step_reward=step_reward, step_cost=step_cost
-    )
+    episodes = EpisodeSettings(mode="progressive", step_reward=step_reward, step_cost=step_cost)
+    env = ArchitectureEnv(layered_space(), value, episodes=episodes)
     # l0 = a, continue, l1 = b, stop
     rewards, infos = play(env, [1, 0, 2, 1])
     assert rewards == expected
@@ -76,7 +78,7 @@ def test_progressive_rewards_every_grown_network_until_stop(
 
 
 def test_masks_close_what_the_space_forbids_and_invalid_actions_are_mapped() -> None:
-    env = ArchitectureEnv(layered_space(), value, "progressive")
+    env = ArchitectureEnv(layered_space(), value, episodes=GROWING)
     _, info = env.reset(seed=0)
     assert info["action_mask"].tolist() == [True, True, True]
     _, _, _, _, info = env.step(0)  # l0 = none: the network is not valid, so no stop
@@ -99,7 +101,7 @@ def test_nas_bench_graph_masks_the_all_skip_network() -> None:
 def test_progressive_mode_needs_a_growable_space() -> None:
     flat = rlnas.SearchSpace([rlnas.Choice("x", [1, 2])])
     with pytest.raises(rlnas.UserError, match="does not declare how it grows"):
-        ArchitectureEnv(flat, lambda a: {"accuracy": 1.0}, "progressive")
+        ArchitectureEnv(flat, lambda a: {"accuracy": 1.0}, episodes=GROWING)
 
 
 def test_a_task_env_trains_each_grown_network() -> None:

@@ -17,7 +17,7 @@ import typing
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from types import NoneType
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from pydantic import BaseModel
@@ -39,6 +39,11 @@ from rlnas.search import SearchResult
 from rlnas.store import Store
 from rlnas.strategies import STRATEGIES
 from rlnas.trial import Trial, best_first
+
+try:  # typer parses with its own copy of click from 0.2x on
+    from typer._click import exceptions as click_errors
+except ImportError:  # pragma: no cover - older typer uses click itself
+    from click import exceptions as click_errors
 
 app = typer.Typer(
     help="Neural architecture search with reinforcement learning.",
@@ -94,12 +99,17 @@ def settings_options(model: type[BaseModel], only: Iterable[str] | None = None):
 
 def _option(name: str, field: FieldInfo) -> Any:
     kind = _plain_type(field.annotation)
+    metavar = None
     if kind is dict:
-        kind = list[str]
+        kind, metavar = list[str], "KEY=VALUE"
+    elif typing.get_origin(kind) is typing.Literal:
+        # the settings check the choice, so that a wrong one is the same error from TOML
+        kind, metavar = str, "|".join(map(str, typing.get_args(kind)))
     default = field.get_default(call_default_factory=True)
     shown: bool | str = False if default in (None, [], {}) else str(default)
     flag = "--" + name.replace("_", "-")
-    return Annotated[kind | None, typer.Option(flag, help=field.description, show_default=shown)]
+    option = typer.Option(flag, help=field.description, show_default=shown, metavar=metavar)
+    return Annotated[kind | None, option]
 
 
 def _plain_type(annotation: Any) -> Any:
@@ -344,13 +354,15 @@ class _progress:
     def __enter__(self) -> _progress:
         return self  # the bar starts at the first stage, once the settings have been checked
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, kind: type[BaseException] | None, *exc: object) -> None:
         if self.bar.live.is_started:
+            self.bar.live.transient = kind is not None  # an error's one line stands alone
             self.bar.stop()
 
     def stage(self, text: str) -> None:
-        self.bar.start()  # no-op once started
         self.bar.update(self.task, description=escape(text))
+        if console.is_terminal:  # a log file gets the bar from the first trial on
+            self.bar.start()  # no-op once started
 
     def trial(self, trial: Trial, done: int, budget: int) -> None:
         self.bar.start()
@@ -364,7 +376,21 @@ def main() -> None:
     """Entry point: run the app and turn user errors into one line and exit status 2."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
-        app()
+        sys.exit(app(standalone_mode=False) or 0)
     except UserError as error:
-        console.print(f"error: {error}", markup=False, highlight=False, soft_wrap=True)
-        sys.exit(2)
+        _fail(str(error))
+    except click_errors.NoArgsIsHelpError:
+        pass  # `rlnas` alone: typer has printed the help
+    except click_errors.UsageError as error:  # typer's parsing: a bad number, an unknown option
+        if isinstance(error, click_errors.BadParameter) and error.param is not None:
+            _fail(f"invalid setting {error.param.name!r}: {error.message}")
+        _fail(error.format_message())
+    except typer.Abort:
+        _fail("interrupted")
+
+
+def _fail(message: str) -> NoReturn:
+    """Print ``message`` as the one line of a user error and exit with status 2."""
+    flat = " ".join(message.split())
+    console.print(f"error: {flat}", markup=False, highlight=False, soft_wrap=True)
+    sys.exit(2)

@@ -7,7 +7,7 @@ from typer.testing import CliRunner
 
 import rlnas
 from rlnas.cli import app
-from rlnas.errors import UnknownName, UserError
+from rlnas.errors import UserError
 from rlnas.estimators import (
     ESTIMATORS,
     SupernetEvaluator,
@@ -15,6 +15,7 @@ from rlnas.estimators import (
     WeightSharingEvaluator,
     make_estimator,
 )
+from rlnas.estimators.registry import EstimatorSettings
 from rlnas.tasks import load_task
 
 TINY = ["--task", "digits", "--epochs", "1", "--data-fraction", "0.1", "--budget", "3"]
@@ -33,15 +34,17 @@ def stored(tmp_path, name: str):
 
 def test_make_estimator_builds_each_name_for_the_training_task() -> None:
     training = TrainingEvaluator(load_task("digits"), "cell-cnn", seed=3)
-    built = {name: make_estimator(name, training) for name in ESTIMATORS}
+    built = {
+        name: make_estimator(EstimatorSettings(estimator=name), training) for name in ESTIMATORS
+    }
     assert built["full"] is training and built["predictor"] is training
     assert isinstance(built["weight-sharing"], WeightSharingEvaluator)
     assert isinstance(built["supernet"], SupernetEvaluator)
     assert built["supernet"].shared.space == "cell-cnn" and built["supernet"].seed == 3
-    with pytest.raises(UnknownName, match="choose one of full, weight-sharing"):
-        make_estimator("oracle", training)
+    with pytest.raises(UserError, match="invalid setting 'estimator'"):
+        EstimatorSettings(estimator="oracle")
     with pytest.raises(UserError, match="supernet estimator only"):
-        make_estimator("full", training, supernet_path="x.safetensors")
+        make_estimator(EstimatorSettings(supernet_path="x.safetensors"), training)
 
 
 def test_weight_sharing_search_records_the_estimator_and_its_cost(tmp_path) -> None:
@@ -80,7 +83,7 @@ def test_predictor_screens_proposals_of_the_chosen_strategy(tmp_path) -> None:
 @pytest.mark.parametrize(
     ("args", "error"),
     [
-        (["--benchmark", "nbg:cora", "--estimator", "supernet"], "it needs a --task"),
+        (["--benchmark", "nbg:cora", "--estimator", "supernet"], "it needs a task"),
         (["--task", "digits", "--estimator", "weight-sharing", "--workers", "2"], "one worker"),
         (["--task", "digits", "--supernet-path", "s.safetensors"], "supernet estimator only"),
         (["--task", "digits", "--estimator", "oracle"], "'estimator'"),

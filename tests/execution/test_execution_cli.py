@@ -38,7 +38,7 @@ def test_two_worker_processes_from_the_command_line(tmp_path, monkeypatch, capsy
     [
         (["--executor", "cluster"], "invalid setting 'executor'"),
         (["--executor", "serial", "--trial-timeout", "5"], "cannot time a trial out"),
-        (["--address", "auto"], "--address applies to --executor ray only"),
+        (["--address", "auto"], "applies to the ray executor only"),
         (["--workers", "0"], "invalid setting 'workers'"),
         (["--trial-timeout", "0"], "invalid setting 'trial_timeout'"),
     ],
