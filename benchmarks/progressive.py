@@ -25,14 +25,12 @@ import statistics
 import sys
 import tempfile
 import time
-from concurrent.futures import as_completed
 from datetime import UTC, datetime
 from pathlib import Path
 
 from results_file import write_section
-from rlnas.compare import REPEATS_BEFORE_STOP, score_run, worker_pool
-from rlnas.estimators import load_benchmark
-from rlnas.search import search
+from rlnas.compare import Contender, compare
+from rlnas.execution.process import limit_threads
 
 SECTION = "progressive"
 STRATEGIES = ("q-learning", "sarsa", "reinforce", "ppo", "actor-critic", "mcts")
@@ -43,45 +41,33 @@ PROGRESSIVE_OPTIONS = {"q-learning": {"epsilon_length": 50}, "sarsa": {"epsilon_
 Result = tuple[float, float, int, float]  # validation regret, test regret, evaluations, nodes
 
 
-def one_search(dataset: str, strategy: str, mode: str, seed: int, budget: int) -> Result:
-    """One search; its incumbent's regrets, the evaluations used, the incumbent's computing
-    nodes (operations other than 'skip')."""
-    import torch
-
-    torch.set_num_threads(1)  # one process per core
-    bench = load_benchmark(f"nbg:{dataset}")
-    options = {"mode": mode, **PROGRESSIVE_OPTIONS.get(strategy, {})} if mode != "one-shot" else {}
-    result = search(
-        bench.space,
-        bench.evaluate,
-        strategy,
-        metric=bench.metric,
-        budget=budget,
-        seed=seed,
-        strategy_options=options,
-        max_repeats=REPEATS_BEFORE_STOP,
+def contender(strategy: str, mode: str) -> Contender:
+    """``strategy`` searching in ``mode``, labelled ``strategy/mode``."""
+    if mode == "one-shot":
+        return Contender(f"{strategy}/{mode}", {"strategy": strategy})
+    options = PROGRESSIVE_OPTIONS.get(strategy, {})
+    return Contender(
+        f"{strategy}/{mode}", {"strategy": strategy, "mode": mode, "strategy_option": options}
     )
-    queried = [trial.metrics if trial.reward is not None else None for trial in result.trials]
-    run = score_run(bench, strategy, seed, queried, budget)
-    assert result.best is not None
-    nodes = sum(result.best.architecture.choices[f"op{k}"] != "skip" for k in range(4))
-    return run.validation_regret[-1], run.test_regret[-1], len(result.trials), nodes
 
 
 def run_all(args: argparse.Namespace) -> dict[tuple[str, str, str], list[Result]]:
-    jobs = [(d, s, m) for d in args.datasets for s in args.strategies for m in MODES]
-    jobs += [(d, REFERENCE, "one-shot") for d in args.datasets]
-    results: dict[tuple[str, str, str], list[Result]] = {job: [] for job in jobs}
-    with worker_pool(args.workers) as pool:
-        futures = {
-            pool.submit(one_search, *job, seed, args.budget): job
-            for job in jobs
-            for seed in range(args.seeds)
-        }
-        for done, future in enumerate(as_completed(futures), start=1):
-            results[futures[future]].append(future.result())
-            if done % 20 == 0 or done == len(futures):
-                print(f"{done}/{len(futures)} searches", file=sys.stderr, flush=True)
+    """Every contender on every dataset (``rlnas.compare``); per run: regrets, evaluations used
+    and the incumbent's computing nodes (operations other than 'skip')."""
+    entries = [contender(s, m) for s in args.strategies for m in MODES]
+    entries.append(contender(REFERENCE, "one-shot"))
+    results: dict[tuple[str, str, str], list[Result]] = {}
+    for dataset in args.datasets:
+        comparison = compare(
+            f"nbg:{dataset}", entries, args.seeds, args.budget, workers=args.workers
+        )
+        for run in comparison.runs:
+            strategy, mode = run.strategy.split("/")
+            assert run.incumbent is not None
+            nodes = sum(run.incumbent[f"op{k}"] != "skip" for k in range(4))
+            result = (run.validation_regret[-1], run.test_regret[-1], run.queries, nodes)
+            results.setdefault((dataset, strategy, mode), []).append(result)
+        print(f"nbg:{dataset} done", file=sys.stderr, flush=True)
     return results
 
 
@@ -173,8 +159,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse(argv)
-    for variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        os.environ[variable] = "1"
+    limit_threads(1)
     started = time.perf_counter()
     results = run_all(args)
     seconds = time.perf_counter() - started

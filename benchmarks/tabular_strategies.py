@@ -44,9 +44,10 @@ from rich.progress import (
 )
 
 from results_file import write_section
-from rlnas.compare import Comparison, Run, run_strategy, score_run, worker_pool, write_outputs
+from rlnas.compare import Comparison, Run, run_contender, score_run, write_outputs
 from rlnas.errors import InvalidArchitecture
 from rlnas.estimators import TabularBenchmark, load_benchmark
+from rlnas.execution.process import limit_threads, worker_pool
 from rlnas.rewards import Objective
 from rlnas.search import evaluate_trial
 from rlnas.space.nas_bench_graph import DATASETS
@@ -162,7 +163,7 @@ def run_all(args: argparse.Namespace) -> tuple[dict[tuple[str, int], Comparison]
         for benchmark in benchmarks:
             for name in names:
                 work = (run_tpe, (benchmark, seed, top)) if name == TPE else None
-                work = work or (run_strategy, (benchmark, name, seed, top))
+                work = work or (run_contender, (benchmark, name, seed, top))
                 jobs.append((("run", benchmark, name, seed), *work))
     for name in names:
         jobs.append((("overhead", name), overhead, (name, benchmarks[0], args.overhead_queries)))
@@ -202,9 +203,9 @@ def _execute(jobs: list[Any], workers: int):
         for key, function, arguments in jobs:
             yield key, function(*arguments)
         return
-    with worker_pool(workers) as pool:
+    with worker_pool(workers, threads=1) as pool:
         futures: dict[Future, Any] = {
-            pool.submit(function, *arguments): key for key, function, arguments in jobs
+            pool.schedule(function, args=arguments): key for key, function, arguments in jobs
         }
         for future in as_completed(futures):
             yield futures[future], future.result()
@@ -382,8 +383,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> None:
     args = parse(argv)
     # measure every strategy on one thread, in the pool's workers and in a serial run alike
-    for variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        os.environ[variable] = "1"
+    limit_threads(1)
     started = time.perf_counter()
     comparisons, costs = run_all(args)
     seconds = time.perf_counter() - started

@@ -31,8 +31,8 @@ import torch
 
 import rlnas
 from results_file import write_section
-from rlnas.compare import worker_pool
 from rlnas.estimators.training import TrainingEvaluator
+from rlnas.execution.process import limit_threads, worker_pool
 from rlnas.export import train_final
 from rlnas.space.models import default_space_name
 from rlnas.tasks import load_task
@@ -146,8 +146,8 @@ def run_all(args: argparse.Namespace, directory: Path) -> list[Run]:
         for strategy in (RL_STRATEGY, BASELINE)
     ]
     runs = []
-    with worker_pool(args.workers) as pool:
-        futures = [pool.submit(search_and_train, *job, args, directory) for job in jobs]
+    with worker_pool(args.workers, threads=1) as pool:
+        futures = [pool.schedule(search_and_train, args=(*job, args, directory)) for job in jobs]
         for number, future in enumerate(futures, start=1):
             run = future.result()
             runs.append(run)
@@ -312,8 +312,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> None:
     args = parse(argv)
     args.load_before = os.getloadavg()[0]
-    for variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        os.environ[variable] = "1"
+    limit_threads(1)
     started = time.perf_counter()
     timings = time_digits_cnns(args.timed)
     with tempfile.TemporaryDirectory(prefix="rlnas-training-search-") as directory:

@@ -1,6 +1,8 @@
 """A search to kill: ``python interrupted_search.py STORE STRATEGY EXECUTOR WORKERS BUDGET``.
 
-It starts (or resumes) the experiment "run" on the toy space, each evaluation taking a moment.
+It starts (or resumes) the experiment "run" on the toy space, each evaluation taking a moment;
+with the executor ``weight-sharing`` it is instead a serial weight-sharing search of a small
+digits task (``WEIGHT_SHARING``), whose shared weights are part of what a resume restores.
 """
 
 from __future__ import annotations
@@ -13,9 +15,25 @@ import rlnas
 
 DELAY_S = 0.05
 NAME = "run"
+WEIGHT_SHARING = {
+    "task": "digits",
+    "estimator": "weight-sharing",
+    "epochs": 1,
+    "data_fraction": 0.2,
+}
+
+
+def weight_sharing_search(store: str | None, strategy: str, budget: int) -> rlnas.SearchResult:
+    config = rlnas.SearchConfig(
+        **WEIGHT_SHARING, strategy=strategy, budget=budget, seed=0, store=store, name=NAME
+    )
+    return rlnas.run(config, resume=store is not None)
 
 
 def main(store: str, strategy: str, executor: str, workers: str, budget: str) -> None:
+    if executor == "weight-sharing":
+        weight_sharing_search(store, strategy, int(budget))
+        return
     rlnas.search(
         toy_space(),
         Sleepy(DELAY_S),

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from evaluators import score, toy_space
-from interrupted_search import DELAY_S, NAME
+from interrupted_search import DELAY_S, NAME, weight_sharing_search
 
 import rlnas
 from rlnas import cli
@@ -23,15 +23,23 @@ RLNAS = Path(sys.executable).parent / "rlnas"
 BUDGET = 24
 
 
+CLOCKS = {"estimator_s", "train_time_s", "latency_ms"}
+"""Metrics that measure wall-clock time: they differ between any two runs."""
+
+
 def outcome(trials) -> list[tuple]:
     """What must match between runs: everything but wall-clock times."""
-    return [(t.architecture.key, dict(t.metrics), t.reward, str(t.status)) for t in trials]
+    return [(t.architecture.key, _timeless(t.metrics), t.reward, str(t.status)) for t in trials]
 
 
 def stored_outcome(store: Path) -> list[tuple]:
     with rlnas.Store(store) as opened:
         trials = opened.trials(opened.experiment(NAME))
-    return [(t.key, dict(t.metrics), t.reward, t.status) for t in trials]
+    return [(t.key, _timeless(t.metrics), t.reward, t.status) for t in trials]
+
+
+def _timeless(metrics) -> dict[str, float]:
+    return {name: value for name, value in metrics.items() if name not in CLOCKS}
 
 
 def trials_stored(store: Path) -> int:
@@ -42,7 +50,9 @@ def trials_stored(store: Path) -> int:
         return 0
 
 
-def kill_after(store: Path, strategy: str, executor: str, workers: int, trials: int, rng) -> int:
+def kill_after(
+    store: Path, strategy: str, executor: str, workers: int, trials: int, rng, budget: int = BUDGET
+) -> int:
     """Run the search in a child process; kill -9 it (and its workers) once ``trials`` are stored
     plus a random fraction of an evaluation. Returns how many trials were stored by then."""
     child = subprocess.Popen(
@@ -53,7 +63,7 @@ def kill_after(store: Path, strategy: str, executor: str, workers: int, trials: 
             strategy,
             executor,
             str(workers),
-            str(BUDGET),
+            str(budget),
         ],
         cwd=HERE,
         start_new_session=True,  # its own process group: the kill reaches worker processes too
@@ -102,6 +112,22 @@ def test_a_serial_search_killed_and_resumed_matches_an_uninterrupted_one(
     assert outcome(resumed.trials) == outcome(uninterrupted.trials)
     assert stored_outcome(store) == outcome(uninterrupted.trials)
     assert resumed.best.architecture == uninterrupted.best.architecture
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("trials", [2, 5])
+def test_a_weight_sharing_search_killed_and_resumed_matches_an_uninterrupted_one(
+    trials: int, tmp_path
+) -> None:
+    """The shared weights are saved with every checkpoint: a resume continues their training."""
+    budget = 8
+    uninterrupted = weight_sharing_search(str(tmp_path / "whole.db"), "reinforce", budget)
+    store = tmp_path / "runs.db"
+    kill_after(store, "reinforce", "weight-sharing", 1, trials, random.Random(trials), budget)
+    assert trials <= trials_stored(store) < budget
+    resumed = weight_sharing_search(str(store), "reinforce", budget)
+    assert outcome(resumed.trials) == outcome(uninterrupted.trials)
+    assert stored_outcome(store) == outcome(uninterrupted.trials)
 
 
 @pytest.mark.slow

@@ -11,6 +11,7 @@ import multiprocessing
 import os
 import sys
 import time
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures import wait as wait_futures
@@ -27,19 +28,59 @@ _worker: tuple[Evaluator, Objective] | None = None
 """The evaluator and objective of this worker process, set once when it starts."""
 
 
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+"""What the numeric libraries (torch's OpenMP, BLAS) read for their thread pools' size."""
+
+
 def threads_per_worker(workers: int) -> int:
     """The CPU threads each of ``workers`` processes may use so that together they fill the CPU."""
     return max(1, (os.cpu_count() or 1) // workers)
 
 
-def _start_worker(evaluate: Evaluator, objective: Objective, threads: int) -> None:
-    global _worker
-    _worker = (evaluate, objective)
-    os.environ["OMP_NUM_THREADS"] = str(threads)
-    if "torch" in sys.modules:  # the evaluator loaded torch: bound its threads too
+def limit_threads(threads: int) -> None:
+    """Bound this process's numeric libraries, and those of processes it starts, to ``threads``.
+
+    Without it each of several processes starts one thread per core, and they oversubscribe
+    the CPU; small networks and linear solves run faster on one thread anyway.
+    """
+    for variable in THREAD_VARIABLES:
+        os.environ[variable] = str(threads)
+    if "torch" in sys.modules:  # torch read the variables when it loaded: tell it directly
         import torch
 
         torch.set_num_threads(threads)
+
+
+def worker_pool(
+    workers: int,
+    initializer: Callable[..., None] | None = None,
+    initargs: tuple = (),
+    threads: int | None = None,
+) -> ProcessPool:
+    """``workers`` persistent, spawned processes that together use the CPU's threads once.
+
+    Spawned: each worker is a fresh interpreter, so no lock or thread pool is inherited mid-use.
+    ``initializer(*initargs)`` runs in each worker after its threads are bounded (to
+    ``threads``, default an equal share of the cores).
+    """
+    share = threads or threads_per_worker(workers)
+    return ProcessPool(
+        max_workers=workers,
+        initializer=_start,
+        initargs=(share, initializer, initargs),
+        context=multiprocessing.get_context("spawn"),
+    )
+
+
+def _start(threads: int, initializer: Callable[..., None] | None, initargs: tuple) -> None:
+    limit_threads(threads)
+    if initializer is not None:
+        initializer(*initargs)
+
+
+def _start_worker(evaluate: Evaluator, objective: Objective) -> None:
+    global _worker
+    _worker = (evaluate, objective)
 
 
 def _evaluate_in_worker(architecture: Architecture) -> Trial:
@@ -55,13 +96,7 @@ class ProcessExecutor(Executor):
 
     def start(self, evaluate: Evaluator, objective: Objective) -> None:
         super().start(evaluate, objective)
-        # spawn: a fresh interpreter per worker, so no lock or thread pool is inherited mid-use
-        self.pool = ProcessPool(
-            max_workers=self.workers,
-            initializer=_start_worker,
-            initargs=(evaluate, objective, threads_per_worker(self.workers)),
-            context=multiprocessing.get_context("spawn"),
-        )
+        self.pool = worker_pool(self.workers, _start_worker, (evaluate, objective))
         self.running: dict[Future, tuple[Architecture, float, float]] = {}
 
     def submit(self, architecture: Architecture) -> None:

@@ -20,7 +20,7 @@ from typing import Any
 from rlnas.errors import UserError
 from rlnas.execution.base import Executor
 from rlnas.execution.evaluation import Evaluator, evaluate_trial, failed_trial
-from rlnas.execution.process import threads_per_worker
+from rlnas.execution.process import limit_threads, threads_per_worker
 from rlnas.rewards import Objective
 from rlnas.space import Architecture
 from rlnas.trial import Trial
@@ -35,15 +35,9 @@ class _Worker:
     """What each Ray actor runs: the evaluator, received once."""
 
     def __init__(self, evaluate: Evaluator, objective: Objective, threads: int) -> None:
-        os.environ["OMP_NUM_THREADS"] = str(threads)
+        limit_threads(threads)
         self.evaluate = evaluate
         self.objective = objective
-        try:
-            import torch
-
-            torch.set_num_threads(threads)
-        except ImportError:
-            pass
 
     def ready(self) -> bool:
         return True
