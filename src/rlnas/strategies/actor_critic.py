@@ -44,27 +44,18 @@ class ActorCritic(PolicySearch):
         self,
         space: SearchSpace,
         seed: int = 0,
-        batch_size: int = 1,
         value_weight: float = 0.1,
-        entropy_weight: float = 1e-4,
         **policy: Any,
     ) -> None:
-        if batch_size < 1:
-            raise ValueError("batch_size must be at least 1")
         super().__init__(space, seed, **policy)
-        self.batch_size = batch_size
         self.value_weight = value_weight
-        self.entropy_weight = entropy_weight
-        # (walk, return per decision, decisions chosen)
-        self.batch: list[tuple[Architecture, list[float], int]] = []
 
     def tell(self, architecture: Architecture, trial: Trial) -> None:
         for episode in self.episodes.tell(architecture, trial, self.shaper):
-            self.batch.append((episode.walk, self.episodes.returns(episode), episode.length))
-            if len(self.batch) >= self.batch_size:
-                self._update()
+            self.collect((episode.walk, self.episodes.returns(episode), episode.length))
 
-    def _update(self) -> None:
+    def update(self) -> None:
+        # the batch: (walk, return per decision, decisions chosen) of each episode
         walks = [walk for walk, _, _ in self.batch]
         returns = torch.tensor([returns for _, returns, _ in self.batch])  # [batch, decisions]
         chosen = self.chosen([length for *_, length in self.batch])
@@ -76,11 +67,3 @@ class ActorCritic(PolicySearch):
         value_loss = ((returns - values).pow(2) * chosen).sum(dim=1).mean()
         entropy = scored.entropy.mean()
         self.step(policy_loss + self.value_weight * value_loss - self.entropy_weight * entropy)
-        self.batch = []
-
-    def state_dict(self) -> dict[str, Any]:
-        return {**super().state_dict(), "batch": list(self.batch)}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        super().load_state_dict(state)
-        self.batch = [tuple(entry) for entry in state["batch"]]

@@ -7,6 +7,7 @@ and restoring all of them.
 from __future__ import annotations
 
 import copy
+from abc import abstractmethod
 from typing import Any, ClassVar
 
 import torch
@@ -23,6 +24,8 @@ class PolicySearch(Strategy):
 
     The keywords here are shared by the three, which take them as ``**policy``:
     ``learning_rate`` of Adam (default: the algorithm's ``default_learning_rate``);
+    ``batch_size``, the finished episodes collected before an update (default: the
+    algorithm's ``default_batch_size``); ``entropy_weight``, the entropy bonus (ENAS: 1e-4);
     ``hidden_size`` is the LSTM width; ``temperature`` and ``tanh_constant`` shape the logits as
     ``c * tanh(l / T)`` (ENAS: 5 and 2.5; None disables, and without them the policy collapsed
     onto a few architectures within ~35 trials); ``reward_shaping`` puts raw rewards on one scale
@@ -32,6 +35,7 @@ class PolicySearch(Strategy):
 
     progressive = True
     default_learning_rate: ClassVar[float] = 0.01
+    default_batch_size: ClassVar[int] = 1
     value_head: ClassVar[bool] = False
     """Whether the policy has a value head (the critic of actor-critic)."""
 
@@ -40,6 +44,8 @@ class PolicySearch(Strategy):
         space: SearchSpace,
         seed: int = 0,
         learning_rate: float | None = None,
+        batch_size: int | None = None,
+        entropy_weight: float = 1e-4,
         hidden_size: int = 64,
         temperature: float | None = 5.0,
         tanh_constant: float | None = 2.5,
@@ -47,7 +53,13 @@ class PolicySearch(Strategy):
         episodes: EpisodeSettings | None = None,
     ) -> None:
         super().__init__(space, seed)
+        self.batch_size = self.default_batch_size if batch_size is None else batch_size
+        if self.batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
         self.learning_rate = learning_rate or self.default_learning_rate
+        self.entropy_weight = entropy_weight
+        self.batch: list[tuple] = []
+        """What each finished episode of the batch holds: the algorithm's own tuple."""
         self.episodes = Episodes(space, episodes)
         self.generator = torch.Generator().manual_seed(seed)
         self.policy = LSTMPolicy(
@@ -70,6 +82,17 @@ class PolicySearch(Strategy):
     def propose(self) -> Architecture:
         """A new walk drawn from the policy: an architecture, or a progressive episode."""
         return self.policy.sample(self.generator).architecture
+
+    def collect(self, entry: tuple) -> None:
+        """Add a finished episode to the batch; once it is full, learn from it and clear it."""
+        self.batch.append(entry)
+        if len(self.batch) >= self.batch_size:
+            self.update()
+            self.batch = []
+
+    @abstractmethod
+    def update(self) -> None:
+        """The algorithm's loss and optimizer step(s) on the full ``batch``."""
 
     def update_baseline(self, rewards: list[float], decay: float) -> float:
         """Fold ``rewards`` into the exponential moving average of rewards and return it."""
@@ -106,6 +129,7 @@ class PolicySearch(Strategy):
             "shaper": self.shaper.state_dict(),
             "baseline": self.baseline,
             "episodes": self.episodes.state_dict(),
+            "batch": list(self.batch),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -116,3 +140,4 @@ class PolicySearch(Strategy):
         self.shaper.load_state_dict(state["shaper"])
         self.baseline = state["baseline"]
         self.episodes.load_state_dict(state["episodes"])
+        self.batch = [tuple(entry) for entry in state["batch"]]

@@ -37,31 +37,26 @@ class PPO(PolicySearch):
     """
 
     name = "ppo"
+    default_batch_size = 5
 
     def __init__(
         self,
         space: SearchSpace,
         seed: int = 0,
-        batch_size: int = 5,
         epochs: int = 4,
         clip: float = 0.2,
         baseline_decay: float = 0.9,
         normalize_advantages: bool = True,
-        entropy_weight: float = 1e-4,
         **policy: Any,
     ) -> None:
-        if batch_size < 1 or epochs < 1:
-            raise ValueError("batch_size and epochs must be at least 1")
+        if epochs < 1:
+            raise ValueError("epochs must be at least 1")
         super().__init__(space, seed, **policy)
-        self.batch_size = batch_size
         self.epochs = epochs
         self.clip = clip
         self.baseline_decay = baseline_decay
         self.normalize_advantages = normalize_advantages
-        self.entropy_weight = entropy_weight
         self.pending: dict[Architecture, list[float]] = {}  # walk -> log-probs when drawn
-        # (walk, return per decision, old log-prob per decision, decisions chosen)
-        self.batch: list[tuple[Architecture, list[float], list[float], int]] = []
 
     def propose(self) -> Architecture:
         sample = self.policy.sample(self.generator)
@@ -75,11 +70,10 @@ class PPO(PolicySearch):
                 with torch.no_grad():
                     old_log_probs = self.policy([episode.walk]).step_log_probs[0].tolist()
             returns = self.episodes.returns(episode)
-            self.batch.append((episode.walk, returns, old_log_probs, episode.length))
-            if len(self.batch) >= self.batch_size:
-                self._update()
+            self.collect((episode.walk, returns, old_log_probs, episode.length))
 
-    def _update(self) -> None:
+    def update(self) -> None:
+        # the batch: (walk, return per decision, old log-prob per decision, decisions chosen)
         walks = [walk for walk, _, _, _ in self.batch]
         returns = torch.tensor([returns for _, returns, _, _ in self.batch])
         old_log_probs = torch.tensor([old for _, _, old, _ in self.batch])
@@ -96,16 +90,10 @@ class PPO(PolicySearch):
             clipped = torch.clamp(ratio, 1 - self.clip, 1 + self.clip)
             surrogate = torch.minimum(ratio * advantages, clipped * advantages).sum(dim=1)
             self.step(-surrogate.mean() - self.entropy_weight * scored.entropy.mean())
-        self.batch = []
 
     def state_dict(self) -> dict[str, Any]:
-        return {
-            **super().state_dict(),
-            "pending": list(self.pending.items()),
-            "batch": list(self.batch),
-        }
+        return {**super().state_dict(), "pending": list(self.pending.items())}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         super().load_state_dict(state)
         self.pending = dict(state["pending"])
-        self.batch = [tuple(entry) for entry in state["batch"]]

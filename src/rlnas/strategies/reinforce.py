@@ -27,8 +27,8 @@ class REINFORCE(PolicySearch):
     architectures: a learning rate far above ENAS's 3.5e-4, because here the controller gets ~100
     rewards, not ~10^5 (0.003 searched worse, 0.03 no better); an update after every reward
     (``batch_size`` 5 searched worse). ``baseline_decay`` is the moving average's decay (ENAS:
-    0.99); ``entropy_weight`` the entropy bonus (ENAS: 1e-4). ``policy``: the keywords of
-    ``PolicySearch`` (learning rate, LSTM size, logit shaping, reward shaping, episodes).
+    0.99). ``policy``: the keywords of ``PolicySearch`` (learning rate, batch size, entropy
+    bonus, LSTM size, logit shaping, reward shaping, episodes).
     """
 
     name = "reinforce"
@@ -37,26 +37,18 @@ class REINFORCE(PolicySearch):
         self,
         space: SearchSpace,
         seed: int = 0,
-        batch_size: int = 1,
         baseline_decay: float = 0.99,
-        entropy_weight: float = 1e-4,
         **policy: Any,
     ) -> None:
-        if batch_size < 1:
-            raise ValueError("batch_size must be at least 1")
         super().__init__(space, seed, **policy)
-        self.batch_size = batch_size
         self.baseline_decay = baseline_decay
-        self.entropy_weight = entropy_weight
-        self.batch: list[tuple[Architecture, list[float]]] = []  # (walk, return per decision)
 
     def tell(self, architecture: Architecture, trial: Trial) -> None:
         for episode in self.episodes.tell(architecture, trial, self.shaper):
-            self.batch.append((episode.walk, self.episodes.returns(episode)))
-            if len(self.batch) >= self.batch_size:
-                self._update()
+            self.collect((episode.walk, self.episodes.returns(episode)))
 
-    def _update(self) -> None:
+    def update(self) -> None:
+        # the batch: (walk, return per decision) of each episode
         walks = [walk for walk, _ in self.batch]
         returns = torch.tensor([returns for _, returns in self.batch])  # [batch, decisions]
         whole = [returns[0] for _, returns in self.batch]
@@ -64,11 +56,3 @@ class REINFORCE(PolicySearch):
         scored = self.policy(walks)
         policy_loss = -(scored.step_log_probs * advantages).sum(dim=1).mean()
         self.step(policy_loss - self.entropy_weight * scored.entropy.mean())
-        self.batch = []
-
-    def state_dict(self) -> dict[str, Any]:
-        return {**super().state_dict(), "batch": list(self.batch)}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        super().load_state_dict(state)
-        self.batch = [tuple(entry) for entry in state["batch"]]
