@@ -1,17 +1,20 @@
 """A multilayer perceptron for tabular data (any input is flattened first).
 
-``depth`` comes first; the width of a layer beyond it collapses to the single option 'none'.
-One activation and one dropout rate serve all hidden layers.
+One activation and one dropout rate serve all hidden layers; they come first, then the width of
+each of up to three hidden layers. A width of 'none' means no layer there: it drops out of the
+canonical key, so a network and its copies with gaps are evaluated once, and progressive growth
+appends one hidden layer per step (layers not added yet are absent).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from math import prod
 
 from torch import nn
 
-from rlnas.space.core import Architecture, Choice, Choices, SearchSpace
+from rlnas.space.core import Architecture, Choice, Choices, Growth, Rule, SearchSpace
 
 NAME = "mlp"
 INPUT_RANK = None
@@ -23,13 +26,31 @@ DROPOUTS = (0.0, 0.1, 0.3)
 
 
 def space(input_shape: Sequence[int]) -> SearchSpace:
-    """Depth, the width of each hidden layer, the activation and the dropout rate."""
-    decisions = [Choice("depth", tuple(range(1, MAX_DEPTH + 1)))]
-    decisions += [
-        Choice(f"width{k}", ("none", *WIDTHS), allowed=_if_layer(k)) for k in range(MAX_DEPTH)
-    ]
-    decisions += [Choice("activation", tuple(ACTIVATIONS)), Choice("dropout", DROPOUTS)]
-    return SearchSpace(decisions, name=NAME)
+    """The activation, the dropout rate and the width of each hidden layer (or 'none')."""
+    decisions = [Choice("activation", tuple(ACTIVATIONS)), Choice("dropout", DROPOUTS)]
+    decisions += [Choice(f"width{k}", ("none", *WIDTHS)) for k in range(MAX_DEPTH)]
+    hidden = Rule(
+        check=lambda c: any(c[f"width{k}"] != "none" for k in range(MAX_DEPTH)),
+        message="at least one hidden layer must be present (a width other than 'none')",
+        needs=tuple(f"width{k}" for k in range(MAX_DEPTH)),
+    )
+    return SearchSpace(
+        decisions, rules=[hidden], canonical_key=canonical_key, name=NAME, growth=GROWTH
+    )
+
+
+GROWTH = Growth(
+    steps=[("activation", "dropout", "width0"), *((f"width{k}",) for k in range(1, MAX_DEPTH))],
+    fill={"activation": "relu", "dropout": 0.0, **{f"width{k}": "none" for k in range(MAX_DEPTH)}},
+)
+"""Progressive growth picks the activation and dropout with the first layer, then appends one
+hidden layer per step."""
+
+
+def canonical_key(choices: Choices) -> str:
+    """The activation, the dropout rate and the widths of the layers that are present."""
+    widths = [choices[f"width{k}"] for k in range(MAX_DEPTH) if choices[f"width{k}"] != "none"]
+    return json.dumps([choices["activation"], choices["dropout"], widths], separators=(",", ":"))
 
 
 def build(
@@ -39,7 +60,9 @@ def build(
     choices = getattr(architecture, "choices", architecture)
     features = prod(int(n) for n in input_shape)
     layers: list[nn.Module] = [nn.Flatten()]
-    for k in range(int(choices["depth"])):
+    for k in range(MAX_DEPTH):
+        if choices[f"width{k}"] == "none":
+            continue
         width = int(choices[f"width{k}"])
         layers += [nn.Linear(features, width), ACTIVATIONS[str(choices["activation"])]()]
         if choices["dropout"]:
@@ -47,10 +70,3 @@ def build(
         features = width
     layers.append(nn.Linear(features, n_outputs))
     return nn.Sequential(*layers)
-
-
-def _if_layer(k: int):
-    def allowed(earlier: Choices) -> tuple:
-        return WIDTHS if k < earlier["depth"] else ("none",)
-
-    return allowed
