@@ -12,9 +12,22 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 
+import torch
 from torch import nn
 
 from rlnas.space.core import Architecture, Choice, Choices, Growth, Rule, SearchSpace
+from rlnas.space.inheritance import (
+    Inheritance,
+    calibrate,
+    carry_head,
+    copy_modules,
+    grown_step,
+    identity_batch_norm,
+    refused,
+    same_network,
+    set_head,
+    write_rows,
+)
 
 NAME = "conv1d"
 INPUT_RANK = 2
@@ -114,3 +127,51 @@ def _if_layer(k: int, options: tuple):
         return options if earlier[f"kernel{k}"] != "none" else ("none",)
 
     return allowed
+
+
+def inherit(
+    parent_model: nn.Module,
+    parent_architecture: Architecture | Mapping,
+    child_architecture: Architecture | Mapping,
+    input_shape: Sequence[int],
+    n_outputs: int,
+    calibration: torch.Tensor | None = None,
+) -> Inheritance:
+    """The child's network with the parent's weights and function (``rlnas.space.inheritance``).
+
+    Every layer ends in ReLU, so a new layer at least as wide as its input is an identity layer;
+    a narrower one under the average head carries the head's map and its negation. Both are
+    exact in eval mode. A new layer that pools changes what the head sees: refused.
+    """
+    parent = getattr(parent_architecture, "choices", parent_architecture)
+    child = getattr(child_architecture, "choices", child_architecture)
+    model = build(child, input_shape, n_outputs)
+    step = grown_step(GROWTH, parent, child)
+    if step is None:
+        return same_network(parent_model, model)
+    if child[f"pool{step}"] == "max":
+        return refused("a new layer that max-pools changes what the head reads")
+    present = [k for k in range(step) if parent[f"kernel{k}"] != "none"]
+    channels = int(parent[f"width{present[-1]}"])
+    layers = sum(4 if parent[f"pool{k}"] == "max" else 3 for k in present)
+    copy_modules(parent_model, model, layers)
+    head = parent_model[-1]
+    width = int(child[f"width{step}"])
+    carry = carry_head(
+        head,
+        width,
+        identity_passes=True,
+        difference_passes=True,
+        positions=head.in_features // channels,
+    )
+    if carry is None:
+        return refused(
+            f"{width} channels can neither pass {channels} channels on nor carry "
+            f"{n_outputs} outputs and their negation (under a flatten head, only the former)"
+        )
+    convolution, norm = model[layers], model[layers + 1]
+    write_rows(convolution, carry.rows)
+    identity_batch_norm(norm, len(carry.rows))
+    set_head(model, carry)
+    calibrate(model, {norm: len(carry.rows)}, calibration)
+    return Inheritance(model, f"convolution: {carry.how}")

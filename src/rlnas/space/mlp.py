@@ -12,9 +12,20 @@ import json
 from collections.abc import Mapping, Sequence
 from math import prod
 
+import torch
 from torch import nn
 
 from rlnas.space.core import Architecture, Choice, Choices, Growth, Rule, SearchSpace
+from rlnas.space.inheritance import (
+    Inheritance,
+    carry_head,
+    copy_modules,
+    grown_step,
+    refused,
+    same_network,
+    set_head,
+    write_rows,
+)
 
 NAME = "mlp"
 INPUT_RANK = None
@@ -70,3 +81,46 @@ def build(
         features = width
     layers.append(nn.Linear(features, n_outputs))
     return nn.Sequential(*layers)
+
+
+def inherit(
+    parent_model: nn.Module,
+    parent_architecture: Architecture | Mapping,
+    child_architecture: Architecture | Mapping,
+    input_shape: Sequence[int],
+    n_outputs: int,
+    calibration: torch.Tensor | None = None,
+) -> Inheritance:
+    """The child's network with the parent's weights and function (``rlnas.space.inheritance``).
+
+    A new ReLU layer at least as wide as its input is an identity layer (its input follows a
+    ReLU, so it is non-negative); a ReLU or GELU layer of ``2 * n_outputs`` units or more
+    carries the head's map and its negation. No BatchNorm: exact in train mode too when there
+    is no dropout. A tanh layer cannot pass a linear map on (a sum of tanh units is bounded, a
+    linear map is not): refused. ``calibration`` is unused (no batch norm).
+    """
+    parent = getattr(parent_architecture, "choices", parent_architecture)
+    child = getattr(child_architecture, "choices", child_architecture)
+    model = build(child, input_shape, n_outputs)
+    step = grown_step(GROWTH, parent, child)
+    if step is None:
+        return same_network(parent_model, model)
+    activation = str(child["activation"])
+    if activation == "tanh":
+        return refused("a tanh layer cannot pass a linear map on (tanh units are bounded)")
+    present = sum(1 for k in range(step) if parent[f"width{k}"] != "none")
+    layers = 1 + present * (3 if child["dropout"] else 2)
+    copy_modules(parent_model, model, layers)
+    width = int(child[f"width{step}"])
+    carry = carry_head(
+        parent_model[-1], width, identity_passes=activation == "relu", difference_passes=True
+    )
+    if carry is None:
+        inputs = parent_model[-1].in_features
+        return refused(
+            f"{width} {activation} units can neither pass {inputs} features on nor carry "
+            f"{n_outputs} outputs and their negation"
+        )
+    write_rows(model[layers], carry.rows)
+    set_head(model, carry)
+    return Inheritance(model, f"{activation} layer: {carry.how}", not child["dropout"])
