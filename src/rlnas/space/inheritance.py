@@ -43,7 +43,7 @@ class Inheritance:
 
     ``how`` names the construction, or the reason why the step cannot keep the function (then the
     caller trains the child from scratch). ``exact_in_training``: the outputs match in train mode
-    too, not only in eval mode.
+    too (given the same random draws, such as dropout masks), not only in eval mode.
     """
 
     model: nn.Module | None
