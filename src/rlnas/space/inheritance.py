@@ -18,8 +18,11 @@ head what the head needs. Two constructions do that without changing the functio
   takes ``act(u) - act(-u)``, which equals u for ReLU and exactly for GELU
   (``x·Φ(x) + x·Φ(-x) = x``), whatever the sign of the input. It needs ``2 · n_outputs`` units.
 
-Units left over start with their default random weights and a zero column in the head, so they
-change nothing yet receive gradient from the first step (a zero fan-in would leave them dead).
+Units left over keep their default random weights and get a zero column in the head: they change
+nothing, their head weights learn from the first step and they from the second (zero weights on
+both sides would leave them dead). A branch that is added to others (a projection shortcut, a
+cell's convolution edge) starts with its last BatchNorm's scale and shift at zero: it adds
+exactly zero in both modes, and the scale and shift receive gradient.
 Batch normalisation in the new layer is set to the identity *for its running statistics*, so the
 function is preserved in eval mode; in train mode it normalises by batch statistics. With a
 ``calibration`` batch the running statistics are those of the layer's inputs on that batch, so
