@@ -14,7 +14,7 @@ from rlnas.space import Architecture, SearchSpace
 from rlnas.space.growth import STOP, episode_space, partial, points
 from rlnas.space.models import build_model, model_space
 
-GROWABLE = {"chain-cnn": (1, 8, 8), "cell-cnn": (1, 8, 8)}
+GROWABLE = {"chain-cnn": (1, 8, 8), "cell-cnn": (1, 8, 8), "conv1d": (1, 40), "mlp": (6,)}
 
 
 def walk(data: st.DataObject, episodes: SearchSpace) -> Architecture:

@@ -52,12 +52,45 @@ def test_sampled_architectures_build_with_the_right_output_shape(name: str) -> N
 
 def test_absent_layers_collapse_to_none() -> None:
     conv1d = model_space("conv1d", (1, 40))
-    assert conv1d.open_options({"layers": 1}) == (3, 5, 7)
-    earlier = {"layers": 1, "kernel0": 3, "width0": 16, "pool0": "none"}
-    assert conv1d.open_options(earlier) == ("none",)
+    assert conv1d.open_options({"head": "average", "kernel0": "none"}) == ("none",)
+    assert conv1d.open_options({"head": "average", "kernel0": 3}) == (16, 32, 64)
+    absent = {"head": "average", "kernel0": "none", "width0": "none"}
+    assert conv1d.open_options(absent) == ("none",)
     mlp = model_space("mlp", (4,))
-    assert mlp.open_options({"depth": 1, "width0": 32}) == ("none",)
-    assert mlp.open_options({"depth": 2, "width0": 32}) == (32, 64, 128, 256)
+    assert mlp.open_options({"activation": "relu", "dropout": 0.0}) == ("none", 32, 64, 128, 256)
+
+
+@pytest.mark.parametrize(
+    ("name", "shape", "layer", "absent"),
+    [
+        ("mlp", (4,), {"width": 64}, {"width": "none"}),
+        (
+            "conv1d",
+            (1, 40),
+            {"kernel": 5, "width": 16, "pool": "max"},
+            {"kernel": "none", "width": "none", "pool": "none"},
+        ),
+    ],
+)
+def test_absent_layers_drop_out_of_the_key_and_one_layer_is_needed(
+    name: str, shape: tuple, layer: dict, absent: dict
+) -> None:
+    space = model_space(name, shape)
+    first = {"activation": "gelu", "dropout": 0.1} if name == "mlp" else {"head": "flatten"}
+    depth = len([d for d in space.names if d.startswith(next(iter(layer)))])
+
+    def network(*layers: dict) -> dict:
+        return {**first, **{f"{k}{i}": v for i, lay in enumerate(layers) for k, v in lay.items()}}
+
+    gaps = [absent] * (depth - 1)
+    early = space.architecture(network(layer, *gaps))
+    late = space.architecture(network(*gaps, layer))
+    assert early.key == late.key and early != late
+    assert repr(build_model(name, early, shape, 2)) == repr(build_model(name, late, shape, 2))
+    deeper = space.architecture(network(layer, layer, *gaps[1:]))
+    assert deeper.key != early.key
+    with pytest.raises(UserError, match="at least one"):
+        space.architecture(network(*gaps, absent))
 
 
 def test_chain_cnn_widths_and_skips_only_for_convolutions() -> None:

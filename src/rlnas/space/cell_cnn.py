@@ -11,10 +11,19 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 
+import torch
 from torch import nn
 
 from rlnas.space.blocks import Cell, Zero
 from rlnas.space.core import Architecture, Choice, Choices, Growth, Rule, SearchSpace
+from rlnas.space.inheritance import (
+    Inheritance,
+    copy_modules,
+    grown_step,
+    refused,
+    same_network,
+    zero_batch_norm,
+)
 
 NAME = "cell-cnn"
 INPUT_RANK = 3
@@ -100,6 +109,17 @@ def _live_edges(choices: Choices) -> list[tuple[int, int]]:
     return [(int(edge[-2]), int(edge[-1])) for edge in EDGES if choices[edge] != "none"]
 
 
+def _zero_nodes(choices: Choices) -> set[int]:
+    """Nodes that are zero whatever the input: each edge into them is 'none', or a skip or pool
+    of a zero node (a convolution edge of a zero node gives its BatchNorm's shift, not zero)."""
+    zero: set[int] = set()
+    for j in range(1, NODES):
+        edges = [(i, str(choices[f"edge{i}{j}"])) for i in range(j)]
+        if all(op == "none" or (i in zero and op in ("skip", "avgpool3x3")) for i, op in edges):
+            zero.add(j)
+    return zero
+
+
 def _reachable(edges: list[tuple[int, int]], forward: bool) -> set[int]:
     """Nodes reachable from the input (forward) or that reach the output (backward)."""
     reached = {0} if forward else {NODES - 1}
@@ -110,3 +130,42 @@ def _reachable(edges: list[tuple[int, int]], forward: bool) -> set[int]:
             elif not forward and j in reached:
                 reached.add(i)
     return reached
+
+
+def inherit(
+    parent_model: nn.Module,
+    parent_architecture: Architecture | Mapping,
+    child_architecture: Architecture | Mapping,
+    input_shape: Sequence[int],
+    n_outputs: int,
+    calibration: torch.Tensor | None = None,
+) -> Inheritance:
+    """The child's network with the parent's weights and function (``rlnas.space.inheritance``).
+
+    A new convolution edge (ReLU, convolution, BatchNorm) starts with its BatchNorm's scale and
+    shift at zero: it adds exactly zero in both modes, and the scale and shift receive gradient.
+    A skip or pooling edge adds its source node as it is, so it keeps the function only where
+    that node is always zero; otherwise refused. (Every step that follows a valid parent adds an
+    edge into the output node, so no new edge is off the paths to the output.) ``calibration``
+    is unused (nothing is normalised anew).
+    """
+    parent = getattr(parent_architecture, "choices", parent_architecture)
+    child = getattr(child_architecture, "choices", child_architecture)
+    model = build(child, input_shape, n_outputs)
+    step = grown_step(GROWTH, parent, child)
+    if step is None:
+        return same_network(parent_model, model)
+    edge = EDGES[step]
+    copy_modules(parent_model, model, 0)
+    loaded = model.load_state_dict(parent_model.state_dict(), strict=False)
+    if loaded.unexpected_keys or any(f".edges.{edge[-2:]}." not in k for k in loaded.missing_keys):
+        raise ValueError(f"the parent's network does not match {dict(parent)}")
+    op = str(child[edge])
+    if op in ("conv1x1", "conv3x3"):
+        for cell in model:
+            if isinstance(cell, Cell):
+                zero_batch_norm(cell.edges[edge[-2:]][-1])
+        return Inheritance(model, f"{op} edge: zero-initialised BatchNorm", True)
+    if int(edge[-2]) in _zero_nodes(parent):
+        return Inheritance(model, f"{op} edge from a node that is always zero", True)
+    return refused(f"the {op} edge adds its source node's features, which are not zero")

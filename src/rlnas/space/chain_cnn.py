@@ -11,10 +11,25 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 
+import torch
 from torch import nn
 
 from rlnas.space.blocks import Residual
 from rlnas.space.core import Architecture, Choice, Choices, Growth, Rule, SearchSpace
+from rlnas.space.inheritance import (
+    Inheritance,
+    calibrate,
+    carry_head,
+    copy_modules,
+    grown_step,
+    identity_batch_norm,
+    identity_kernel,
+    refused,
+    same_network,
+    set_head,
+    write_rows,
+    zero_batch_norm,
+)
 
 NAME = "chain-cnn"
 INPUT_RANK = 3
@@ -119,3 +134,72 @@ def _if_convolution(k: int, when_conv: tuple, otherwise: tuple):
         return when_conv if earlier[f"op{k}"] in CONVOLUTIONS else otherwise
 
     return allowed
+
+
+def inherit(
+    parent_model: nn.Module,
+    parent_architecture: Architecture | Mapping,
+    child_architecture: Architecture | Mapping,
+    input_shape: Sequence[int],
+    n_outputs: int,
+    calibration: torch.Tensor | None = None,
+) -> Inheritance:
+    """The child's network with the parent's weights and function (``rlnas.space.inheritance``).
+
+    A new convolution is an identity layer when its input is non-negative (it follows a layer
+    that ends in ReLU) and it is at least as wide, else it carries the head's map and its
+    negation (``2 * n_outputs`` channels or more); both are exact in eval mode. A projection
+    shortcut starts at zero on the carried channels. A max-pool changes what the average head
+    sees: refused.
+    """
+    parent = getattr(parent_architecture, "choices", parent_architecture)
+    child = getattr(child_architecture, "choices", child_architecture)
+    model = build(child, input_shape, n_outputs)
+    step = grown_step(GROWTH, parent, child)
+    if step is None:
+        return same_network(parent_model, model)
+    op = child[f"op{step}"]
+    if op == "maxpool":
+        return refused("a max-pool before the average head changes what the head averages")
+    channels, nonnegative = _input_of(parent, step, input_shape)
+    layers = sum(1 for k in range(step) if parent[f"op{k}"] != "identity")
+    copy_modules(parent_model, model, layers)
+    width, skip = int(child[f"width{step}"]), bool(child[f"skip{step}"])
+    carry = carry_head(
+        parent_model[-1],
+        width,
+        identity_passes=nonnegative,
+        difference_passes=True,
+        shortcut=skip and width == channels,
+    )
+    if carry is None:
+        sign = "non-negative" if nonnegative else "signed"
+        return refused(
+            f"{width} channels can neither pass {channels} {sign} channels on nor carry "
+            f"{n_outputs} outputs and their negation"
+        )
+    block = model[layers]
+    *convolutions, norm, _ = block.body if skip else block
+    if op == "sepconv3x3":
+        identity_kernel(convolutions[0])
+    write_rows(convolutions[-1], carry.rows)
+    identity_batch_norm(norm, len(carry.rows))
+    if skip and width != channels:
+        zero_batch_norm(block.shortcut[1], len(carry.rows))
+    set_head(model, carry)
+    calibrate(model, {norm: len(carry.rows)}, calibration)
+    return Inheritance(model, f"{op}: {carry.how}")
+
+
+def _input_of(choices: Choices, step: int, input_shape: Sequence[int]) -> tuple[int, bool]:
+    """The channels that layer ``step`` receives, and whether they are surely non-negative."""
+    channels, nonnegative = int(input_shape[0]), False
+    for k in range(step):
+        if choices[f"op{k}"] in CONVOLUTIONS:
+            width = int(choices[f"width{k}"])
+            if not choices[f"skip{k}"]:
+                nonnegative = True  # it ends in ReLU
+            elif width != channels:
+                nonnegative = False  # a batch-normalised projection is added
+            channels = width  # an identity shortcut adds its input: the sign stays as it was
+    return channels, nonnegative

@@ -1,17 +1,33 @@
-"""A 1-D CNN for sequences such as MNIST-1D: a variable number of convolution layers.
+"""A 1-D CNN for sequences such as MNIST-1D: up to four convolution layers and a head.
 
-``layers`` comes first; the kernel, width and pooling of a layer beyond it collapse to the single
-option 'none', so a strategy decides only what matters. A layer may halve the sequence with a
-max-pool while it is two or more steps long. The head averages over time or flattens.
+The head (average over time, or flatten) comes first, then each layer's kernel, width and pooling.
+A layer whose kernel is 'none' is absent: its width and pooling collapse to 'none' and it drops
+out of the canonical key, so a network and its copies with gaps are evaluated once, and
+progressive growth appends one layer per step (layers not added yet are absent). A layer may
+halve the sequence with a max-pool while it is two or more steps long.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 
+import torch
 from torch import nn
 
-from rlnas.space.core import Architecture, Choice, Choices, SearchSpace
+from rlnas.space.core import Architecture, Choice, Choices, Growth, Rule, SearchSpace
+from rlnas.space.inheritance import (
+    Inheritance,
+    calibrate,
+    carry_head,
+    copy_modules,
+    grown_step,
+    identity_batch_norm,
+    refused,
+    same_network,
+    set_head,
+    write_rows,
+)
 
 NAME = "conv1d"
 INPUT_RANK = 2
@@ -20,6 +36,8 @@ MAX_LAYERS = 4
 KERNELS = (3, 5, 7)
 WIDTHS = (16, 32, 64)
 HEADS = ("average", "flatten")
+_LAYER = ("kernel", "width", "pool")
+"""The decisions of one layer, in order."""
 
 
 def space(input_shape: Sequence[int]) -> SearchSpace:
@@ -28,22 +46,51 @@ def space(input_shape: Sequence[int]) -> SearchSpace:
 
     def pooling(k: int):
         def allowed(earlier: Choices) -> tuple[str, ...]:
-            if k >= earlier["layers"]:
+            if earlier[f"kernel{k}"] == "none":
                 return ("none",)
             pools = sum(1 for i in range(k) if earlier[f"pool{i}"] == "max")
             return ("none", "max") if length >> pools >= 2 else ("none",)
 
         return allowed
 
-    decisions = [Choice("layers", tuple(range(1, MAX_LAYERS + 1)))]
+    decisions = [Choice("head", HEADS)]
     for k in range(MAX_LAYERS):
         decisions += [
-            Choice(f"kernel{k}", ("none", *KERNELS), allowed=_if_layer(k, KERNELS)),
+            Choice(f"kernel{k}", ("none", *KERNELS)),
             Choice(f"width{k}", ("none", *WIDTHS), allowed=_if_layer(k, WIDTHS)),
             Choice(f"pool{k}", ("none", "max"), allowed=pooling(k)),
         ]
-    decisions.append(Choice("head", HEADS))
-    return SearchSpace(decisions, name=NAME)
+    convolves = Rule(
+        check=lambda c: any(c[f"kernel{k}"] != "none" for k in range(MAX_LAYERS)),
+        message="at least one layer must be present (a kernel other than 'none')",
+        needs=tuple(f"kernel{k}" for k in range(MAX_LAYERS)),
+    )
+    return SearchSpace(
+        decisions, rules=[convolves], canonical_key=canonical_key, name=NAME, growth=GROWTH
+    )
+
+
+GROWTH = Growth(
+    steps=[
+        ("head", "kernel0", "width0", "pool0"),
+        *((f"kernel{k}", f"width{k}", f"pool{k}") for k in range(1, MAX_LAYERS)),
+    ],
+    fill={
+        "head": HEADS[0],
+        **{f"{decision}{k}": "none" for k in range(MAX_LAYERS) for decision in _LAYER},
+    },
+)
+"""Progressive growth picks the head with the first layer, then appends one layer per step."""
+
+
+def canonical_key(choices: Choices) -> str:
+    """The head and the layers that are present, in order: absent layers change nothing."""
+    layers = [
+        [choices[f"kernel{k}"], choices[f"width{k}"], choices[f"pool{k}"]]
+        for k in range(MAX_LAYERS)
+        if choices[f"kernel{k}"] != "none"
+    ]
+    return json.dumps([choices["head"], layers], separators=(",", ":"))
 
 
 def build(
@@ -53,7 +100,9 @@ def build(
     choices = getattr(architecture, "choices", architecture)
     channels, length = int(input_shape[0]), int(input_shape[1])
     layers: list[nn.Module] = []
-    for k in range(int(choices["layers"])):
+    for k in range(MAX_LAYERS):
+        if choices[f"kernel{k}"] == "none":
+            continue
         kernel, width = int(choices[f"kernel{k}"]), int(choices[f"width{k}"])
         layers += [
             nn.Conv1d(channels, width, kernel, padding=kernel // 2, bias=False),
@@ -72,9 +121,57 @@ def build(
 
 
 def _if_layer(k: int, options: tuple):
-    """An ``allowed`` function: ``options`` if layer k exists, else the single option 'none'."""
+    """An ``allowed`` function: ``options`` if layer k is present, else the single option 'none'."""
 
     def allowed(earlier: Choices) -> tuple:
-        return options if k < earlier["layers"] else ("none",)
+        return options if earlier[f"kernel{k}"] != "none" else ("none",)
 
     return allowed
+
+
+def inherit(
+    parent_model: nn.Module,
+    parent_architecture: Architecture | Mapping,
+    child_architecture: Architecture | Mapping,
+    input_shape: Sequence[int],
+    n_outputs: int,
+    calibration: torch.Tensor | None = None,
+) -> Inheritance:
+    """The child's network with the parent's weights and function (``rlnas.space.inheritance``).
+
+    Every layer ends in ReLU, so a new layer at least as wide as its input is an identity layer;
+    a narrower one under the average head carries the head's map and its negation. Both are
+    exact in eval mode. A new layer that pools changes what the head sees: refused.
+    """
+    parent = getattr(parent_architecture, "choices", parent_architecture)
+    child = getattr(child_architecture, "choices", child_architecture)
+    model = build(child, input_shape, n_outputs)
+    step = grown_step(GROWTH, parent, child)
+    if step is None:
+        return same_network(parent_model, model)
+    if child[f"pool{step}"] == "max":
+        return refused("a new layer that max-pools changes what the head reads")
+    present = [k for k in range(step) if parent[f"kernel{k}"] != "none"]
+    channels = int(parent[f"width{present[-1]}"])
+    layers = sum(4 if parent[f"pool{k}"] == "max" else 3 for k in present)
+    copy_modules(parent_model, model, layers)
+    head = parent_model[-1]
+    width = int(child[f"width{step}"])
+    carry = carry_head(
+        head,
+        width,
+        identity_passes=True,
+        difference_passes=True,
+        positions=head.in_features // channels,
+    )
+    if carry is None:
+        return refused(
+            f"{width} channels can neither pass {channels} channels on nor carry "
+            f"{n_outputs} outputs and their negation (under a flatten head, only the former)"
+        )
+    convolution, norm = model[layers], model[layers + 1]
+    write_rows(convolution, carry.rows)
+    identity_batch_norm(norm, len(carry.rows))
+    set_head(model, carry)
+    calibrate(model, {norm: len(carry.rows)}, calibration)
+    return Inheritance(model, f"convolution: {carry.how}")
