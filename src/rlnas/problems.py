@@ -75,14 +75,11 @@ def load_problem(
     )
     objective = Objective(metric or task.metric, direction or task.direction, list(constraints))
     context = {
-        "task": name,
+        "task": task.name,  # for an image folder, the name records the image size
         "target": target,
         "space": space_name,
         "epochs": evaluator.epochs,
         "data_fraction": evaluator.data_fraction,
-        "batch_size": evaluator.batch_size,
-        "lr": evaluator.lr,
-        "weight_decay": evaluator.weight_decay,
-        "patience": evaluator.patience,
+        "recipe": evaluator.recipe.model_dump(mode="json"),
     }
     return Problem(evaluator.search_space(), evaluator, objective, context)

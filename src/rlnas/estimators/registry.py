@@ -30,7 +30,7 @@ def make_estimator(
 ) -> Evaluator:
     """The evaluator ``name`` for ``training``'s task and space.
 
-    The shared-weight estimators take the task, space, seed, batch size and threads of
+    The shared-weight estimators take the task, space, seed, batch size, threads and devices of
     ``training``; ``full`` and ``predictor`` return ``training`` itself.
     """
     if name not in ESTIMATORS:
@@ -40,7 +40,12 @@ def make_estimator(
     if name in ("full", "predictor"):
         return training
     # shared weights see many children: they keep their own, higher learning rate
-    shared = {"batch_size": training.batch_size, "seed": training.seed, "threads": training.threads}
+    shared = {
+        "batch_size": training.recipe.batch_size,
+        "seed": training.seed,
+        "threads": training.threads,
+        "devices": training.devices,
+    }
     if name == "weight-sharing":
         from rlnas.estimators.weight_sharing import WeightSharingEvaluator
 
