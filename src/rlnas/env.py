@@ -27,6 +27,7 @@ import gymnasium
 import numpy as np
 from gymnasium import spaces
 
+from rlnas.devices import DeviceSettings, UsesDevice
 from rlnas.errors import UnknownName
 from rlnas.rewards import Objective
 from rlnas.space import Architecture, SearchSpace
@@ -159,18 +160,22 @@ def make(
     epochs: int = 1,
     data_fraction: float = 1.0,
     seed: int = 0,
+    devices: DeviceSettings | None = None,
     **options: Any,
 ) -> ArchitectureEnv:
     """An environment for any benchmark (``nbg:cora``) or task (``digits``) the CLI accepts.
 
     A task (``target``: the target column of a ``csv:`` task) trains each architecture of its
     model space (``space``; default: the one that suits its input shape) for ``epochs`` epochs
-    on ``data_fraction`` of its training rows: low fidelity, since an agent asks for many.
-    ``options`` go to ``ArchitectureEnv``.
+    on ``data_fraction`` of its training rows: low fidelity, since an agent asks for many;
+    ``devices`` is where it trains (default: auto). ``options`` go to ``ArchitectureEnv``.
     """
     from rlnas.problems import load_problem
 
     problem = load_problem(
         name, space=space, target=target, epochs=epochs, data_fraction=data_fraction, seed=seed
     )
-    return ArchitectureEnv(problem.space, problem.evaluate, mode, problem.objective, **options)
+    evaluate = problem.evaluate
+    if devices is not None and isinstance(evaluate, UsesDevice):
+        evaluate = evaluate.with_devices(devices)
+    return ArchitectureEnv(problem.space, evaluate, mode, problem.objective, **options)

@@ -3,6 +3,9 @@
 Each worker receives the evaluator once, when it starts, and then only architectures. pebble
 kills a worker whose trial runs past ``trial_timeout`` and starts a fresh one, and reports a worker
 that died (a crash, the out-of-memory killer) as ``ProcessExpired``: both become failed trials.
+An evaluator that runs on a device (``rlnas.devices.UsesDevice``) set to ``auto`` or ``cuda`` gets
+one GPU per worker: worker i trains on ``cuda:(i mod GPUs)``, so concurrent trials do not share a
+GPU while there are as many GPUs as workers (a restarted worker takes the next GPU in turn).
 """
 
 from __future__ import annotations
@@ -14,9 +17,11 @@ import time
 from concurrent.futures import FIRST_COMPLETED, Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures import wait as wait_futures
+from typing import Any
 
 from pebble import ProcessExpired, ProcessPool
 
+from rlnas.devices import UsesDevice, place, visible_gpus, worker_devices
 from rlnas.execution.base import Executor
 from rlnas.execution.evaluation import Evaluator, evaluate_trial, failed_trial
 from rlnas.rewards import Objective
@@ -32,9 +37,26 @@ def threads_per_worker(workers: int) -> int:
     return max(1, (os.cpu_count() or 1) // workers)
 
 
-def _start_worker(evaluate: Evaluator, objective: Objective, threads: int) -> None:
+def devices_of_workers(evaluate: Evaluator, workers: int) -> list[str | None]:
+    """The device each worker moves ``evaluate`` to (None: leave it where it is)."""
+    if not isinstance(evaluate, UsesDevice):
+        return [None] * workers
+    return worker_devices(evaluate.devices.device, workers, visible_gpus())
+
+
+def _start_worker(
+    evaluate: Evaluator,
+    objective: Objective,
+    threads: int,
+    devices: list[str | None],
+    started: Any,
+) -> None:
+    """Set up this worker: its threads, and the device of the next worker place in turn."""
     global _worker
-    _worker = (evaluate, objective)
+    with started.get_lock():
+        index = started.value
+        started.value += 1
+    _worker = (place(evaluate, devices[index % len(devices)]), objective)
     os.environ["OMP_NUM_THREADS"] = str(threads)
     if "torch" in sys.modules:  # the evaluator loaded torch: bound its threads too
         import torch
@@ -56,11 +78,14 @@ class ProcessExecutor(Executor):
     def start(self, evaluate: Evaluator, objective: Objective) -> None:
         super().start(evaluate, objective)
         # spawn: a fresh interpreter per worker, so no lock or thread pool is inherited mid-use
+        context = multiprocessing.get_context("spawn")
+        devices = devices_of_workers(evaluate, self.workers)
+        started = context.Value("i", 0)  # counts the workers started: worker i takes device i
         self.pool = ProcessPool(
             max_workers=self.workers,
             initializer=_start_worker,
-            initargs=(evaluate, objective, threads_per_worker(self.workers)),
-            context=multiprocessing.get_context("spawn"),
+            initargs=(evaluate, objective, threads_per_worker(self.workers), devices, started),
+            context=context,
         )
         self.running: dict[Future, tuple[Architecture, float, float]] = {}
 
