@@ -21,6 +21,7 @@ class Forward:
     parameter_device: torch.device
     autocast: torch.dtype | None
     inputs: torch.Tensor
+    train_mode: bool
 
 
 @dataclass
@@ -29,15 +30,23 @@ class NetworkSpy:
 
     def hook(self, module: nn.Module, arguments: tuple) -> None:
         (inputs,) = arguments
+        if not isinstance(inputs, torch.Tensor) or torch.jit.is_tracing():
+            return  # an export traces the model: not a forward pass
         device = inputs.device.type
         dtype = torch.get_autocast_dtype(device) if torch.is_autocast_enabled(device) else None
         parameter = next(module.parameters())
-        self.forwards.append(Forward(inputs.device, parameter.device, dtype, inputs.detach()))
+        forward = Forward(inputs.device, parameter.device, dtype, inputs.detach(), module.training)
+        self.forwards.append(forward)
 
     @property
     def training(self) -> list[Forward]:
-        """The forward passes that had more than one row (FLOPs and latency use one)."""
-        return [forward for forward in self.forwards if len(forward.inputs) > 1]
+        """The forward passes in training mode (FLOPs and latency run in eval mode)."""
+        return [forward for forward in self.forwards if forward.train_mode]
+
+    @property
+    def scoring(self) -> list[Forward]:
+        """The forward passes in eval mode on more than one row (validation, test)."""
+        return [f for f in self.forwards if not f.train_mode and len(f.inputs) > 1]
 
 
 def spy_on_networks(monkeypatch: pytest.MonkeyPatch) -> NetworkSpy:

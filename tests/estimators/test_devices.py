@@ -75,10 +75,10 @@ def test_full_training_runs_on_the_device_in_the_precision(
     metrics = evaluator(evaluator.search_space().sample(np.random.default_rng(0)))
     assert all(isinstance(value, float) for value in metrics.values())
     expected = None if precision == "32" else torch.bfloat16
-    assert spy.training and {(f.input_device, f.parameter_device) for f in spy.training} == {
-        (CPU, CPU)
-    }
-    assert {forward.autocast for forward in spy.training} == {expected}
+    passes = spy.training + spy.scoring
+    assert spy.training and spy.scoring
+    assert {(f.input_device, f.parameter_device) for f in passes} == {(CPU, CPU)}
+    assert {forward.autocast for forward in passes} == {expected}
 
 
 def test_16_mixed_scales_the_loss(monkeypatch: pytest.MonkeyPatch, digits) -> None:
@@ -104,9 +104,10 @@ def test_shared_weight_estimators_run_on_the_device(
     devices = DeviceSettings(device="cpu", precision="bf16")
     evaluator = estimator(digits, "chain-cnn", 3, devices=devices)
     evaluator(evaluator.search_space().sample(np.random.default_rng(0)))
-    assert spy.training
-    assert {(f.input_device, f.parameter_device) for f in spy.training} == {(CPU, CPU)}
-    assert {forward.autocast for forward in spy.training} == {torch.bfloat16}
+    passes = spy.training + spy.scoring
+    assert spy.training and spy.scoring
+    assert {(f.input_device, f.parameter_device) for f in passes} == {(CPU, CPU)}
+    assert {forward.autocast for forward in passes} == {torch.bfloat16}
     assert all(p.device == CPU for p in evaluator.shared.bank.values())
 
 
@@ -142,3 +143,28 @@ def test_env_make_passes_the_device_through(monkeypatch: pytest.MonkeyPatch) -> 
     assert {forward.autocast for forward in spy.training} == {torch.bfloat16}
     with pytest.raises(UserError, match="not available"):
         make("wine", devices=DeviceSettings(device="cuda:7"))
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated")
+def test_train_final_trains_on_the_device_and_exports_from_the_cpu(
+    monkeypatch: pytest.MonkeyPatch, tmp_path
+) -> None:
+    import rlnas
+    from rlnas.export import train_final
+
+    wine = load_task("wine")
+    evaluator = TrainingEvaluator(wine, "mlp", epochs=1)
+    store = tmp_path / "runs.db"
+    config = {"task": "wine", "space": "mlp"}
+    rlnas.search(
+        evaluator.search_space(), evaluator, "random", budget=1, store=store, config=config
+    )
+    spy = spy_on_networks(monkeypatch)
+    devices = DeviceSettings(device="cpu", precision="bf16")
+    final = train_final(store, epochs=1, out_dir=tmp_path / "final", devices=devices)
+    assert spy.training and {forward.autocast for forward in spy.training} == {torch.bfloat16}
+    assert all(p.device == CPU for p in final.model.parameters())
+    assert all(isinstance(value, float) for value in final.test_metrics.values())
+    with pytest.raises(UserError, match="not available"):
+        train_final(store, epochs=1, out_dir=tmp_path / "x", devices=DeviceSettings(device="mps"))
+    assert not (tmp_path / "x").exists()
