@@ -79,7 +79,7 @@ def test_bad_folders_are_user_errors(tmp_path: Path) -> None:
     Image.fromarray(np.zeros((4, 4), np.uint8)).save(tmp_path / "one" / "only" / "a.png")
     with pytest.raises(UserError, match="at least two subfolders"):
         load_task(f"folder:{tmp_path / 'one'}")
-    with pytest.raises(UserError, match="X.npy"):
+    with pytest.raises(UserError, match=r"X\.npy"):
         load_task(f"npy:{tmp_path}")
 
 
