@@ -204,3 +204,13 @@ def test_images_on_disk_give_the_in_memory_normalization(folder: Path) -> None:
     assert not on_disk.in_memory
     assert torch.equal(in_memory.feature_mean, on_disk.feature_mean)
     assert torch.equal(in_memory.X_test, on_disk.X_test[:])
+
+
+def test_the_problem_records_the_image_size_and_the_recipe(folder: Path) -> None:
+    from rlnas.estimators.recipe import TrainingRecipe
+    from rlnas.problems import load_problem
+
+    context = load_problem(f"folder:{folder}").context
+    assert context["task"] == f"folder:{folder}@10x10"
+    assert TrainingRecipe(**context["recipe"]) == TrainingRecipe()
+    assert not {"batch_size", "lr", "weight_decay", "patience"} & set(context)
