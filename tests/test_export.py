@@ -222,6 +222,7 @@ def test_a_layer_whose_repr_falls_short_is_rebuilt_from_its_attributes(
 SPACE_INPUTS = {
     "chain-cnn": (1, 8, 8),
     "cell-cnn": (1, 8, 8),
+    "nb201-cell": (3, 12, 12),
     "conv1d": (1, 40),
     "mlp": (3, 4),
 }

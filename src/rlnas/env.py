@@ -152,14 +152,21 @@ def make(name: str, **settings: Any) -> ArchitectureEnv:
 
     ``settings`` are those of a search (``rlnas.SearchConfig``): what is searched (``space``,
     ``target``, ``epochs``, ``data_fraction``, ``seed``...) and the episodes (``mode``,
-    ``step_reward``, ``step_cost``). A task trains each architecture for ``epochs`` (default
-    1: low fidelity, since an agent asks for many).
+    ``step_reward``, ``step_cost``), the training recipe and the device. A task trains each
+    architecture for ``epochs`` (default 1: low fidelity, since an agent asks for many).
     """
     from rlnas.config import SearchConfig
+    from rlnas.devices import DeviceSettings
+    from rlnas.estimators.recipe import TrainingRecipe
     from rlnas.problems import ProblemSettings, load_problem
 
     searched = {"benchmark": name} if name in BENCHMARK_NAMES else {"task": name}
     config = SearchConfig(**{"epochs": 1, **settings, **searched})
-    problem = load_problem(ProblemSettings.of(config), config.seed)
+    problem = load_problem(
+        ProblemSettings.of(config),
+        config.seed,
+        TrainingRecipe.of(config),
+        DeviceSettings.of(config),
+    )
     episodes = EpisodeSettings.of(config)
     return ArchitectureEnv(problem.space, problem.evaluate, problem.objective, episodes)

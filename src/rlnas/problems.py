@@ -13,7 +13,9 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from rlnas.devices import DeviceSettings
 from rlnas.errors import UserError
+from rlnas.estimators.recipe import TrainingRecipe
 from rlnas.estimators.tabular import load_benchmark
 from rlnas.evaluator import Evaluator
 from rlnas.rewards import Constraint, Objective
@@ -79,10 +81,17 @@ class Problem:
         return "task" in self.context
 
 
-def load_problem(settings: ProblemSettings, seed: int = 0) -> Problem:
+def load_problem(
+    settings: ProblemSettings,
+    seed: int = 0,
+    recipe: TrainingRecipe | None = None,
+    devices: DeviceSettings | None = None,
+) -> Problem:
     """The problem that ``settings`` describe, its training seeded with ``seed``.
 
-    ``metric`` and ``direction`` default to what the benchmark or task reports.
+    A task trains with ``recipe`` on ``devices`` (defaults: Adam as ``TrainingRecipe``
+    declares it, the best device there is). ``metric`` and ``direction`` default to what the
+    benchmark or task reports.
     """
     name = settings.searched
     constraints = settings.constraints()
@@ -109,19 +118,18 @@ def load_problem(settings: ProblemSettings, seed: int = 0) -> Problem:
         data_fraction=settings.data_fraction,
         seed=seed,
         constraints=constraints,
+        recipe=recipe,
+        devices=devices,
     )
     objective = Objective(
         settings.metric or task.metric, settings.direction or task.direction, constraints
     )
     context = {
-        "task": name,
+        "task": task.name,  # for an image folder, the name records the image size
         "target": settings.target,
         "space": space_name,
         "epochs": evaluator.epochs,
         "data_fraction": evaluator.data_fraction,
-        "batch_size": evaluator.batch_size,
-        "lr": evaluator.lr,
-        "weight_decay": evaluator.weight_decay,
-        "patience": evaluator.patience,
+        "recipe": evaluator.recipe.model_dump(mode="json"),
     }
     return Problem(evaluator.search_space(), evaluator, objective, context)

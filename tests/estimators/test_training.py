@@ -11,6 +11,7 @@ import torch
 import rlnas
 from rlnas.errors import UserError
 from rlnas.estimators.measuring import Diverged
+from rlnas.estimators.recipe import TrainingRecipe
 from rlnas.estimators.training import BuildError, TrainingEvaluator
 from rlnas.rewards import Constraint, ConstraintViolation, Objective
 from rlnas.tasks import load_task
@@ -60,7 +61,9 @@ def test_same_seed_same_metrics_and_global_state_untouched(digits, small_cnn) ->
 
 def test_early_stopping_stops_before_the_last_epoch() -> None:
     wine = load_task("wine")
-    evaluator = TrainingEvaluator(wine, "mlp", epochs=200, patience=2, lr=0.05)
+    evaluator = TrainingEvaluator(
+        wine, "mlp", epochs=200, recipe=TrainingRecipe(patience=2, lr=0.05)
+    )
     architecture = evaluator.search_space().sample(np.random.default_rng(0))
     metrics = evaluator(architecture)
     assert metrics["epochs"] < 200 and metrics["accuracy"] > 0.8
@@ -87,7 +90,7 @@ def test_conv1d_on_mnist1d_one_epoch() -> None:
 
 def test_huge_learning_rate_diverges() -> None:
     wine = load_task("wine")
-    evaluator = TrainingEvaluator(wine, "mlp", epochs=3, lr=1e12)
+    evaluator = TrainingEvaluator(wine, "mlp", epochs=3, recipe=TrainingRecipe(lr=1e12))
     with pytest.raises(Diverged, match="lower learning rate"):
         evaluator(evaluator.search_space().sample(np.random.default_rng(0)))
 
@@ -116,7 +119,7 @@ def test_bad_settings_are_user_errors(digits) -> None:
         {"epochs": 0},
         {"data_fraction": 0.0},
         {"data_fraction": 1.5},
-        {"patience": 0},
+        {"threads": 0},
     ):
         with pytest.raises(UserError):
             TrainingEvaluator(digits, "chain-cnn", **settings)

@@ -10,6 +10,7 @@ import math
 import os
 import time
 
+from rlnas.devices import DeviceSettings
 from rlnas.space import Architecture, Choice, SearchSpace
 
 
@@ -57,3 +58,30 @@ class Faulty:
         if fault == "hang":
             time.sleep(600)
         return score(architecture)
+
+
+class DeviceReporter:
+    """An evaluator that runs on a device (``rlnas.devices.UsesDevice``) and reports which: the
+    GPU index it was placed on (-1 for none) and its process, after ``delay`` seconds so that
+    every worker takes a trial."""
+
+    def __init__(self, devices: DeviceSettings | None = None, delay: float = 0.5) -> None:
+        self.devices = devices or DeviceSettings()
+        self.delay = delay
+
+    def with_devices(self, devices: DeviceSettings) -> DeviceReporter:
+        return DeviceReporter(devices, self.delay)
+
+    def __call__(self, architecture: Architecture) -> dict[str, float]:
+        time.sleep(self.delay)
+        device = self.devices.device
+        gpu = float(device.partition(":")[2]) if device.startswith("cuda:") else -1.0
+        return {"accuracy": 1.0, "gpu": gpu, "pid": float(os.getpid())}
+
+
+def ray_resources(architecture: Architecture) -> dict[str, float]:
+    """The CPUs and GPUs Ray gave the actor this runs on."""
+    import ray
+
+    assigned = ray.get_runtime_context().get_assigned_resources()
+    return {"accuracy": 1.0, "cpus": assigned.get("CPU", 0.0), "gpus": assigned.get("GPU", 0.0)}

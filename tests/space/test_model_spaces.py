@@ -16,6 +16,7 @@ from rlnas.space.models import MODEL_SPACES, build_model, default_space_name, mo
 SHAPES = {
     "chain-cnn": [(1, 8, 8), (3, 5, 7), (1, 28, 28)],
     "cell-cnn": [(1, 8, 8), (3, 5, 7)],
+    "nb201-cell": [(3, 32, 32), (1, 5, 7)],
     "conv1d": [(1, 40), (2, 3)],
     "mlp": [(13,), (1, 8, 8)],
 }

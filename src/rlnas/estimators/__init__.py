@@ -10,6 +10,7 @@ from rlnas.estimators.tabular import TableEvaluator, TabularBenchmark, load_benc
 
 _LAZY = {
     "TrainingEvaluator": "rlnas.estimators.training",
+    "TrainingRecipe": "rlnas.estimators.recipe",
     "WeightSharingEvaluator": "rlnas.estimators.weight_sharing",
     "SupernetEvaluator": "rlnas.estimators.supernet",
     "ESTIMATORS": "rlnas.estimators.registry",

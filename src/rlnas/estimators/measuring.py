@@ -39,11 +39,15 @@ def seeded_torch(seed: int, threads: int) -> Iterator[None]:
         torch.set_num_threads(previous)
 
 
-def training_loss(task: Task, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """Cross-entropy for classes; mse on the standardized target for regression."""
+def training_loss(
+    task: Task, outputs: torch.Tensor, targets: torch.Tensor, label_smoothing: float = 0.0
+) -> torch.Tensor:
+    """Cross-entropy for classes (with ``label_smoothing``); mse on the standardized target for
+    regression. Computed in float32 whatever precision the outputs came in."""
+    outputs = outputs.float()
     if task.kind == "regression":
         return nn.functional.mse_loss(outputs.squeeze(-1), targets)
-    return nn.functional.cross_entropy(outputs, targets)
+    return nn.functional.cross_entropy(outputs, targets, label_smoothing=label_smoothing)
 
 
 def score_outputs(task: Task, outputs: torch.Tensor, targets: torch.Tensor) -> dict[str, float]:

@@ -54,7 +54,7 @@ class EstimatorSettings(Settings):
 def make_estimator(settings: EstimatorSettings, training: TrainingEvaluator) -> Evaluator:
     """The evaluator that ``settings`` name, for ``training``'s task and space.
 
-    The shared-weight estimators take the task, space, seed, batch size and threads of
+    The shared-weight estimators take the task, space, seed, batch size, threads and devices of
     ``training``; ``full`` and ``predictor`` return ``training`` itself.
     """
     name = settings.estimator
@@ -65,7 +65,12 @@ def make_estimator(settings: EstimatorSettings, training: TrainingEvaluator) -> 
     if name in ("full", "predictor"):
         return training
     # shared weights see many children: they keep their own, higher learning rate
-    shared = {"batch_size": training.batch_size, "seed": training.seed, "threads": training.threads}
+    shared = {
+        "batch_size": training.recipe.batch_size,
+        "seed": training.seed,
+        "threads": training.threads,
+        "devices": training.devices,
+    }
     if name == "weight-sharing":
         from rlnas.estimators.weight_sharing import WeightSharingEvaluator
 

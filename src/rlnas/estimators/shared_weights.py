@@ -8,11 +8,13 @@ layer therefore share its weights, as in ENAS (Pham et al., ICML 2018) and one-s
 (Guo et al., ECCV 2020), without one copy per width and kernel, which would leave most copies
 untrained. A residual wrapper does not change the weights its body uses. Batch-norm statistics
 are not shared: they depend on the child, so they are recomputed for each child on a few
-training batches before it is scored (SPOS's recalibration).
+training batches before it is scored (SPOS's recalibration). The bank and the children live on
+the device of ``devices``; saved state (checkpoints, supernet files) is kept on the CPU.
 """
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from typing import Any
 
 import numpy as np
@@ -20,6 +22,7 @@ import torch
 from torch import nn
 from torch.func import functional_call
 
+from rlnas.devices import DeviceSettings, Placement
 from rlnas.estimators.measuring import (
     VALIDATION_BATCH,
     Diverged,
@@ -27,9 +30,11 @@ from rlnas.estimators.measuring import (
     score_outputs,
     training_loss,
 )
+from rlnas.estimators.stepping import GradientStep, forward_batches
 from rlnas.space import Architecture, SearchSpace
 from rlnas.space.models import build_model, model_space
 from rlnas.tasks import Task
+from rlnas.tasks.rows import Features
 
 
 class SharedWeights:
@@ -37,6 +42,7 @@ class SharedWeights:
 
     ``batch_size`` rows per training step, drawn in a seeded order that cycles over the training
     rows; ``recalibration_batches`` training batches re-estimate a child's batch-norm statistics.
+    ``devices`` is where the bank and the children run, and in what precision.
     """
 
     def __init__(
@@ -47,7 +53,10 @@ class SharedWeights:
         lr: float = 3e-3,
         recalibration_batches: int = 4,
         seed: int = 0,
+        devices: DeviceSettings | None = None,
     ) -> None:
+        self.devices = devices or DeviceSettings()
+        self.placement = self.devices.resolve()
         self.task = task
         self.space = space
         self.batch_size = batch_size
@@ -55,13 +64,15 @@ class SharedWeights:
         self.recalibration_batches = recalibration_batches
         self.seed = seed
         self.bank: dict[str, nn.Parameter] = {}
-        self.optimizer = _optimizer(lr)
+        self.optimizer = _optimizer(lr, self.placement.device)
+        self.step = GradientStep(self.optimizer, self.placement)
         self.generator = torch.Generator().manual_seed(seed)
         self.order = torch.zeros(0, dtype=torch.long)  # the current pass over the training rows
         self.position = 0
         self.steps = 0
         y = task.y_train
-        self.targets = (y - task.target_mean) / task.target_std if task.kind == "regression" else y
+        y = (y - task.target_mean) / task.target_std if task.kind == "regression" else y
+        self.targets = y.to(self.placement.device)
 
     def search_space(self) -> SearchSpace:
         return model_space(self.space, self.task.input_shape)
@@ -70,6 +81,7 @@ class SharedWeights:
     def child(self, architecture: Architecture) -> tuple[nn.Module, dict[str, str]]:
         """``architecture``'s network and the bank key of each of its parameters."""
         model = build_model(self.space, architecture, self.task.input_shape, self.task.n_outputs)
+        model.to(self.placement.device)
         keys = {}
         places = _places(model)
         for module_name, module in model.named_modules():
@@ -88,15 +100,16 @@ class SharedWeights:
         """``steps`` Adam steps on the bank's weights that ``architecture``'s network uses."""
         model, keys = self.child(architecture)
         model.train()
+        device = self.placement.device
         for _ in range(steps):
             rows = self._next_batch()
-            outputs = functional_call(model, self.weights(model, keys), (self.task.X_train[rows],))
-            loss = training_loss(self.task, outputs, self.targets[rows])
+            inputs = self.task.X_train[rows].to(device, non_blocking=True)
+            with self.placement.autocast():
+                outputs = functional_call(model, self.weights(model, keys), (inputs,))
+                loss = training_loss(self.task, outputs, self.targets[rows.to(device)])
             if not torch.isfinite(loss):
                 raise Diverged(f"the shared weights' training loss became {loss.item()}")
-            self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            self.optimizer.step()
+            self.step(loss)
             self.steps += 1
 
     def score(self, architecture: Architecture) -> dict[str, float]:
@@ -104,13 +117,12 @@ class SharedWeights:
         model, keys = self.child(architecture)
         with torch.no_grad():
             model.load_state_dict(self.weights(model, keys), strict=False)
-        recalibrate_batch_norm(model, self.task.X_train, self.recalibration_rows())
-        with torch.inference_mode():
-            outputs = torch.cat([model(x) for x in self.task.X_val.split(VALIDATION_BATCH)])
+        recalibrate_batch_norm(model, self.task.X_train, self.recalibration_rows(), self.placement)
+        outputs = forward_batches(model, self.task.X_val, VALIDATION_BATCH, self.placement)
         if not torch.isfinite(outputs).all():
             raise Diverged("the child's validation outputs are NaN or infinite")
         params = sum(p.numel() for p in model.parameters())
-        flops = count_flops(model, self.task.X_train[:1])
+        flops = count_flops(model.cpu(), self.task.X_train[:1])
         return {
             **score_outputs(self.task, outputs, self.task.y_val),
             "params": float(params),
@@ -130,7 +142,7 @@ class SharedWeights:
             initial.shape if stored is None else torch.Size(map(max, initial.shape, stored.shape))
         )
         spread = initial.std() if initial.numel() > 1 else torch.tensor(0.0)
-        grown = torch.randn(shape) * spread + initial.mean()
+        grown = torch.randn(shape, device=initial.device) * spread + initial.mean()
         _region(grown, initial.shape).copy_(initial)
         parameters = self.optimizer.param_groups[0]["params"]
         if stored is None:
@@ -160,8 +172,8 @@ class SharedWeights:
     def state_dict(self) -> dict[str, Any]:
         """The bank, the optimizer and the data stream: continuing from it is exact."""
         return {
-            "bank": {key: parameter.detach().clone() for key, parameter in self.bank.items()},
-            "optimizer": self.optimizer.state_dict(),
+            "bank": {key: parameter.detach().cpu().clone() for key, parameter in self.bank.items()},
+            "optimizer": _on_cpu(self.optimizer.state_dict()),
             "generator": self.generator.get_state(),
             "order": self.order.clone(),
             "position": self.position,
@@ -170,7 +182,7 @@ class SharedWeights:
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.load_bank(state["bank"])
-        self.optimizer.load_state_dict(state["optimizer"])
+        self.optimizer.load_state_dict(state["optimizer"])  # moves the moments to the bank's device
         self.generator.set_state(state["generator"])
         self.order = state["order"].clone()
         self.position = int(state["position"])
@@ -178,8 +190,12 @@ class SharedWeights:
 
     def load_bank(self, tensors: dict[str, torch.Tensor]) -> None:
         """Replace the bank by ``tensors`` (in their order) with a fresh optimizer."""
-        self.bank = {key: nn.Parameter(tensor.clone()) for key, tensor in tensors.items()}
-        self.optimizer = _optimizer(self.lr)
+        device = self.placement.device
+        self.bank = {
+            key: nn.Parameter(tensor.to(device).clone()) for key, tensor in tensors.items()
+        }
+        self.optimizer = _optimizer(self.lr, device)
+        self.step = GradientStep(self.optimizer, self.placement)
         self.optimizer.param_groups[0]["params"].extend(self.bank.values())
 
 
@@ -216,13 +232,26 @@ def _region(tensor: torch.Tensor, shape: torch.Size) -> torch.Tensor:
     return tensor[tuple(index)]
 
 
-def _optimizer(lr: float) -> torch.optim.Adam:
+def _optimizer(lr: float, device: torch.device) -> torch.optim.Adam:
     """Adam with one parameter group that the bank appends to (Adam skips those without grad)."""
-    placeholder = nn.Parameter(torch.zeros(0))  # Adam refuses to start with no parameter
+    placeholder = nn.Parameter(torch.zeros(0, device=device))  # Adam needs one parameter
     return torch.optim.Adam([placeholder], lr=lr)
 
 
-def recalibrate_batch_norm(model: nn.Module, X: torch.Tensor, rows: torch.Tensor) -> None:
+def _on_cpu(state: Any) -> Any:
+    """``state`` with every tensor in it copied to the CPU (checkpoints load on any machine)."""
+    if isinstance(state, torch.Tensor):
+        return state.cpu()
+    if isinstance(state, dict):
+        return {key: _on_cpu(value) for key, value in state.items()}
+    if isinstance(state, list | tuple):
+        return type(state)(_on_cpu(value) for value in state)
+    return state
+
+
+def recalibrate_batch_norm(
+    model: nn.Module, X: Features, rows: torch.Tensor, placement: Placement | None = None
+) -> None:
     """Re-estimate every batch-norm layer's statistics on ``X[rows]``; leave ``model`` in eval.
 
     Statistics gathered while other children trained describe other networks; SPOS (Guo et al.,
@@ -233,8 +262,10 @@ def recalibrate_batch_norm(model: nn.Module, X: torch.Tensor, rows: torch.Tensor
         norm.reset_running_stats()
         norm.momentum = None  # a cumulative average over the batches below
     model.train()
-    with torch.no_grad():
+    device = placement.device if placement is not None else torch.device("cpu")
+    autocast = placement.autocast() if placement is not None else nullcontext()
+    with torch.no_grad(), autocast:
         for batch in rows.split(VALIDATION_BATCH):
             if norms and len(batch) > 1:
-                model(X[batch])
+                model(X[batch].to(device))
     model.eval()

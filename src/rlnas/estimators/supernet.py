@@ -19,6 +19,7 @@ import numpy as np
 from safetensors import SafetensorError
 from safetensors.torch import load_file, safe_open, save_file
 
+from rlnas.devices import DeviceSettings
 from rlnas.errors import UserError
 from rlnas.estimators.measuring import seeded_torch
 from rlnas.estimators.shared_weights import SharedWeights
@@ -51,6 +52,7 @@ class SupernetEvaluator:
         recalibration_batches: int = 4,
         seed: int = 0,
         threads: int = 1,
+        devices: DeviceSettings | None = None,
     ) -> None:
         if steps < 1:
             raise ValueError(f"steps must be at least 1, got {steps}")
@@ -59,7 +61,9 @@ class SupernetEvaluator:
         self.seed = seed
         self.threads = threads
         self.trained = False
-        self.shared = SharedWeights(task, space, batch_size, lr, recalibration_batches, seed)
+        self.shared = SharedWeights(
+            task, space, batch_size, lr, recalibration_batches, seed, devices
+        )
 
     def search_space(self) -> SearchSpace:
         return self.shared.search_space()
@@ -91,7 +95,7 @@ class SupernetEvaluator:
         """Write the supernet's weights, with what they were trained for, as safetensors."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tensors = {key: p.detach().contiguous() for key, p in self.shared.bank.items()}
+        tensors = {key: p.detach().cpu().contiguous() for key, p in self.shared.bank.items()}
         save_file(tensors, str(path), metadata={"format": FORMAT, **self._identity()})
 
     def _identity(self) -> dict[str, str]:

@@ -1,20 +1,25 @@
 """Full-training evaluation: build the architecture's network, train it, score it on validation.
 
-Every call is seeded (initialization, dropout and batch order) inside a forked torch random state,
-so the same architecture and seed give the same metrics and the caller's global state is left as
-it was. Hard limits on params or FLOPs reject an architecture before any training.
+Every call is seeded (initialization, dropout, batch order and augmentation) inside a forked
+torch random state, so the same architecture and seed give the same metrics and the caller's
+global state is left as it was. Hard limits on params or FLOPs reject an architecture before any
+training. The network trains on the device of ``devices`` (``rlnas.devices``) with the
+``recipe`` (``TrainingRecipe``); data sets on disk train through a DataLoader.
 """
 
 from __future__ import annotations
 
+import copy
 import math
 import time
 from collections.abc import Sequence
+from typing import Self
 
 import numpy as np
 import torch
 from torch import nn
 
+from rlnas.devices import DeviceSettings, Placement
 from rlnas.errors import UserError
 from rlnas.estimators.measuring import (
     VALIDATION_BATCH,
@@ -25,10 +30,13 @@ from rlnas.estimators.measuring import (
     seeded_torch,
     training_loss,
 )
+from rlnas.estimators.recipe import TrainingRecipe
+from rlnas.estimators.stepping import GradientStep, epoch_batches, forward_batches
 from rlnas.rewards import BEFORE_TRAINING, Constraint
 from rlnas.space import Architecture, SearchSpace
 from rlnas.space.models import build_model, model_space
 from rlnas.tasks import Task
+from rlnas.tasks.rows import Features, MappedRows
 
 
 class BuildError(RuntimeError):
@@ -41,10 +49,11 @@ class TrainingEvaluator:
     The metrics are the task's metric (``accuracy``, ``roc_auc`` with ``accuracy`` for binary
     tasks, or ``mse`` in the target's units) at the best validation epoch, ``params``, ``flops``
     (of one example's forward pass), ``latency_ms`` (median CPU time of one example's forward
-    pass), ``epochs`` run, ``train_time_s`` and ``estimator_s`` (the whole call, measuring
-    included). ``data_fraction`` trains on a fixed, seeded subset of the training rows;
-    ``patience`` stops after that many epochs without a better validation score. Training runs
-    on ``threads`` CPU threads, restored afterwards.
+    pass, on the CPU whatever the training device), ``epochs`` run, ``train_time_s`` and
+    ``estimator_s`` (the whole call, measuring included). ``data_fraction`` trains on a fixed,
+    seeded subset of the training rows; ``recipe`` is how (optimizer, schedule, batch size,
+    early-stopping patience, augmentation), ``devices`` where. Training runs on ``threads`` CPU
+    threads, restored afterwards. The trained model comes back on the CPU.
     """
 
     def __init__(
@@ -53,32 +62,27 @@ class TrainingEvaluator:
         space: str = "chain-cnn",
         epochs: int = 10,
         data_fraction: float = 1.0,
-        batch_size: int = 64,
-        lr: float = 3e-3,
-        weight_decay: float = 0.0,
-        patience: int | None = None,
+        recipe: TrainingRecipe | None = None,
         seed: int = 0,
         threads: int = 1,
         time_limit_s: float | None = None,
         constraints: Sequence[Constraint] = (),
         latency_repeats: int = 10,
+        devices: DeviceSettings | None = None,
     ) -> None:
         if epochs < 1:
             raise UserError(f"epochs must be at least 1, got {epochs}")
         if not 0 < data_fraction <= 1:
             raise UserError(f"the data fraction must be in (0, 1], got {data_fraction}")
-        if batch_size < 1 or threads < 1:
-            raise UserError("the batch size and the number of threads must be at least 1")
-        if patience is not None and patience < 1:
-            raise UserError(f"patience must be at least 1 epoch, got {patience}")
+        if threads < 1:
+            raise UserError("the number of threads must be at least 1")
         self.task = task
         self.space = space
         self.epochs = epochs
         self.data_fraction = data_fraction
-        self.batch_size = batch_size
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.patience = patience
+        self.recipe = recipe or TrainingRecipe()
+        self.devices = devices or DeviceSettings()
+        self.devices.resolve()  # a device that is not there fails now, before anything runs
         self.seed = seed
         self.threads = threads
         self.time_limit_s = time_limit_s
@@ -88,6 +92,13 @@ class TrainingEvaluator:
     def search_space(self) -> SearchSpace:
         """The SearchSpace of ``space`` for this task's input shape."""
         return model_space(self.space, self.task.input_shape)
+
+    def with_devices(self, devices: DeviceSettings) -> Self:
+        """This evaluator on other devices (an executor's worker gets its own GPU this way)."""
+        placed = copy.copy(self)
+        placed.devices = devices
+        devices.resolve()
+        return placed
 
     def __call__(self, architecture: Architecture) -> dict[str, float]:
         return self.train(architecture)[1]
@@ -115,8 +126,9 @@ class TrainingEvaluator:
             if constraint.cost in BEFORE_TRAINING:
                 constraint.check(costs)
         started = time.perf_counter()
-        score, epochs = self._train(model, started)
+        score, epochs = self._train(model, self.devices.resolve(), started)
         train_time_s = time.perf_counter() - started
+        model.cpu()
         latency_ms = measure_latency_ms(model, task.X_val[:1], self.latency_repeats)
         metrics = {
             **score,
@@ -128,63 +140,69 @@ class TrainingEvaluator:
         }
         return model, metrics
 
-    def _train(self, model: nn.Module, started: float) -> tuple[dict[str, float], int]:
-        """Train with Adam; return the best validation scores and the number of epochs run."""
-        task = self.task
+    def _train(
+        self, model: nn.Module, placement: Placement, started: float
+    ) -> tuple[dict[str, float], int]:
+        """Train with the recipe; return the best validation scores and the number of epochs."""
+        task, recipe = self.task, self.recipe
         X, y = self._training_rows()
         if task.kind == "regression":
             y = (y - task.target_mean) / task.target_std
+        model.to(placement.device)
         generator = torch.Generator().manual_seed(self.seed)
-        optimizer = torch.optim.Adam(model.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+        optimizer = recipe.build_optimizer(list(model.parameters()))
+        steps_per_epoch = max(1, len(y) // recipe.batch_size + (len(y) % recipe.batch_size > 1))
+        scheduler = recipe.build_scheduler(optimizer, self.epochs, steps_per_epoch)
+        step = GradientStep(optimizer, placement, scheduler, recipe.grad_clip)
         best: dict[str, float] | None = None
         since_best = 0
         epoch = 0
         for epoch in range(1, self.epochs + 1):
             model.train()
-            order = torch.randperm(len(X), generator=generator)
-            for start in range(0, len(X), self.batch_size):
-                batch = order[start : start + self.batch_size]
-                if len(batch) < 2 and len(X) > 1:
-                    continue  # batch norm cannot train on a single example
-                loss = self._loss(model(X[batch]), y[batch])
+            for inputs, targets in epoch_batches(
+                X, y, recipe.batch_size, generator, placement, self.devices.data_workers
+            ):
+                inputs = recipe.augment(inputs, generator)
+                with placement.autocast():
+                    loss = self._loss(model(inputs), targets)
                 if not torch.isfinite(loss):
                     raise Diverged(
                         f"training loss became {loss.item()} in epoch {epoch}; "
-                        f"try a lower learning rate than {self.lr:g}"
+                        f"try a lower learning rate than {recipe.lr:g}"
                     )
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
+                step(loss)
                 self._check_time(started, epoch)
-            score = self.validate(model)
+            score = self.validate(model, placement)
             if best is None or _improves(score[task.metric], best[task.metric], task.direction):
                 best, since_best = score, 0
             else:
                 since_best += 1
-                if self.patience is not None and since_best >= self.patience:
+                if recipe.patience is not None and since_best >= recipe.patience:
                     break
         assert best is not None
         return best, epoch
 
-    def validate(self, model: nn.Module) -> dict[str, float]:
-        """The task's metrics of ``model`` on the validation rows."""
+    def validate(self, model: nn.Module, placement: Placement | None = None) -> dict[str, float]:
+        """The task's metrics of ``model`` (on ``placement``'s device) on the validation rows."""
         task = self.task
+        placement = placement or Placement(torch.device("cpu"))
         model.eval()
-        with torch.inference_mode():
-            outputs = torch.cat([model(rows) for rows in task.X_val.split(VALIDATION_BATCH)])
+        outputs = forward_batches(model, task.X_val, VALIDATION_BATCH, placement)
         if not torch.isfinite(outputs).all():
             raise Diverged("the model's validation outputs are NaN or infinite")
         return score_outputs(task, outputs, task.y_val)
 
     def _loss(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        return training_loss(self.task, outputs, targets)
+        return training_loss(self.task, outputs, targets, self.recipe.label_smoothing)
 
-    def _training_rows(self) -> tuple[torch.Tensor, torch.Tensor]:
+    def _training_rows(self) -> tuple[Features, torch.Tensor]:
         X, y = self.task.X_train, self.task.y_train
         if self.data_fraction >= 1:
             return X, y
         count = max(2, round(self.data_fraction * len(X)))
         rows = np.sort(np.random.default_rng(self.seed).permutation(len(X))[:count])
+        if isinstance(X, MappedRows):
+            return X.subset(rows), y[rows]
         return X[rows], y[rows]
 
     def _check_time(self, started: float, epoch: int) -> None:

@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from rlnas.devices import DeviceSettings
 from rlnas.estimators.measuring import seeded_torch
 from rlnas.estimators.shared_weights import SharedWeights
 from rlnas.space import Architecture, SearchSpace
@@ -48,6 +49,7 @@ class WeightSharingEvaluator:
         recalibration_batches: int = 4,
         seed: int = 0,
         threads: int = 1,
+        devices: DeviceSettings | None = None,
     ) -> None:
         if steps < 0:
             raise ValueError(f"steps must be at least 0, got {steps}")
@@ -55,7 +57,9 @@ class WeightSharingEvaluator:
         self.seed = seed
         self.threads = threads
         self.calls = 0
-        self.shared = SharedWeights(task, space, batch_size, lr, recalibration_batches, seed)
+        self.shared = SharedWeights(
+            task, space, batch_size, lr, recalibration_batches, seed, devices
+        )
 
     def search_space(self) -> SearchSpace:
         return self.shared.search_space()

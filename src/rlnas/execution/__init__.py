@@ -19,7 +19,8 @@ def make_executor(
 ) -> Executor:
     """The executor ``name``; None picks serial for one worker without a timeout, else process.
 
-    ``options`` go to the Ray executor (``address``, ``temp_dir``).
+    ``options`` go to the Ray executor (``address``, ``temp_dir``, ``gpus_per_trial``,
+    ``cpus_per_trial``).
     """
     if workers < 1:
         raise UserError(f"--workers must be at least 1, got {workers}")

@@ -3,6 +3,9 @@
 Each worker receives the evaluator once, when it starts, and then only architectures. pebble
 kills a worker whose trial runs past ``trial_timeout`` and starts a fresh one, and reports a worker
 that died (a crash, the out-of-memory killer) as ``ProcessExpired``: both become failed trials.
+An evaluator that runs on a device (``rlnas.devices.UsesDevice``) set to ``auto`` or ``cuda`` gets
+one GPU per worker: worker i trains on ``cuda:(i mod GPUs)``, so concurrent trials do not share a
+GPU while there are as many GPUs as workers (a restarted worker takes the next GPU in turn).
 """
 
 from __future__ import annotations
@@ -15,9 +18,11 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures import wait as wait_futures
+from typing import Any
 
 from pebble import ProcessExpired, ProcessPool
 
+from rlnas.devices import UsesDevice, place, visible_gpus, worker_devices
 from rlnas.execution.base import Executor
 from rlnas.execution.evaluation import Evaluator, evaluate_trial, failed_trial
 from rlnas.rewards import Objective
@@ -27,6 +32,9 @@ from rlnas.trial import Trial
 _worker: tuple[Evaluator, Objective] | None = None
 """The evaluator and objective of this worker process, set once when it starts."""
 
+
+SPAWN = multiprocessing.get_context("spawn")
+"""Workers are fresh interpreters: no lock or thread pool is inherited mid-use."""
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 """What the numeric libraries (torch's OpenMP, BLAS) read for their thread pools' size."""
@@ -68,7 +76,7 @@ def worker_pool(
         max_workers=workers,
         initializer=_start,
         initargs=(share, initializer, initargs),
-        context=multiprocessing.get_context("spawn"),
+        context=SPAWN,
     )
 
 
@@ -78,9 +86,22 @@ def _start(threads: int, initializer: Callable[..., None] | None, initargs: tupl
         initializer(*initargs)
 
 
-def _start_worker(evaluate: Evaluator, objective: Objective) -> None:
+def devices_of_workers(evaluate: Evaluator, workers: int) -> list[str | None]:
+    """The device each worker moves ``evaluate`` to (None: leave it where it is)."""
+    if not isinstance(evaluate, UsesDevice):
+        return [None] * workers
+    return worker_devices(evaluate.devices.device, workers, visible_gpus())
+
+
+def _start_worker(
+    evaluate: Evaluator, objective: Objective, devices: list[str | None], started: Any
+) -> None:
+    """Set up this worker: the evaluator on the device of the next worker place in turn."""
     global _worker
-    _worker = (evaluate, objective)
+    with started.get_lock():
+        index = started.value
+        started.value += 1
+    _worker = (place(evaluate, devices[index % len(devices)]), objective)
 
 
 def _evaluate_in_worker(architecture: Architecture) -> Trial:
@@ -96,7 +117,11 @@ class ProcessExecutor(Executor):
 
     def start(self, evaluate: Evaluator, objective: Objective) -> None:
         super().start(evaluate, objective)
-        self.pool = worker_pool(self.workers, _start_worker, (evaluate, objective))
+        devices = devices_of_workers(evaluate, self.workers)
+        started = SPAWN.Value("i", 0)  # counts the workers started: worker i takes device i
+        self.pool = worker_pool(
+            self.workers, _start_worker, (evaluate, objective, devices, started)
+        )
         self.running: dict[Future, tuple[Architecture, float, float]] = {}
 
     def submit(self, architecture: Architecture) -> None:

@@ -2,13 +2,17 @@
 
 One actor per worker holds the evaluator; architectures travel to it one by one. An actor that
 dies (its node lost, the process killed) or a trial past ``trial_timeout`` (the actor is killed)
-gives a failed trial, and a fresh actor takes the free place. Ray is an optional extra
+gives a failed trial, and a fresh actor takes the free place. Each actor asks Ray for
+``cpus_per_trial`` CPUs and ``gpus_per_trial`` GPUs (a fraction lets trials share a GPU), so on a
+cluster each trial lands on a node that has them; Ray makes an actor's GPUs the only ones it
+sees, so an evaluator on device ``auto`` or ``cuda`` trains on its own. Ray is an optional extra
 (``pip install rlnas[ray]``).
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import os
 import sys
 import tempfile
@@ -58,10 +62,21 @@ class RayExecutor(Executor):
         trial_timeout: float | None = None,
         address: str | None = None,
         temp_dir: str | Path | None = None,
+        gpus_per_trial: float = 0.0,
+        cpus_per_trial: float | None = None,
     ) -> None:
         super().__init__(workers, trial_timeout)
+        if gpus_per_trial < 0 or (cpus_per_trial is not None and cpus_per_trial <= 0):
+            raise UserError("gpus per trial must be 0 or more and cpus per trial more than 0")
         self.address = address
         self.temp_dir = temp_dir
+        self.gpus_per_trial = gpus_per_trial
+        self.cpus_per_trial = cpus_per_trial
+
+    def actor_options(self) -> dict[str, float]:
+        """The resources each actor asks Ray for: ``num_cpus`` (default 1) and ``num_gpus``."""
+        cpus = 1.0 if self.cpus_per_trial is None else self.cpus_per_trial
+        return {"num_cpus": cpus, "num_gpus": self.gpus_per_trial}
 
     def start(self, evaluate: Evaluator, objective: Objective) -> None:
         super().start(evaluate, objective)
@@ -74,9 +89,13 @@ class RayExecutor(Executor):
         if self.started_ray and self.address is not None:
             ray.init(address=self.address, log_to_driver=False)
         elif self.started_ray:
-            start_local_ray(self.workers, self.temp_dir)
-        self.threads = threads_per_worker(self.workers) if self.address is None else 1
-        self.actor_class = ray.remote(num_cpus=1)(_Worker)
+            cpus = self.actor_options()["num_cpus"]
+            start_local_ray(self.workers, self.temp_dir, cpus_per_worker=cpus)
+        if self.cpus_per_trial is not None:
+            self.threads = max(1, int(self.cpus_per_trial))
+        else:
+            self.threads = threads_per_worker(self.workers) if self.address is None else 1
+        self.actor_class = ray.remote(**self.actor_options())(_Worker)
         self.queue: deque[tuple[Architecture, float, float]] = deque()
         self.running: dict[Any, tuple[Any, Architecture, float, float]] = {}
         self.idle: list[Any] = []
@@ -167,8 +186,13 @@ def _cause(error: Exception) -> str:
     return str(error).strip().splitlines()[-1]
 
 
-def start_local_ray(workers: int, temp_dir: str | Path | None = None) -> None:
+def start_local_ray(
+    workers: int, temp_dir: str | Path | None = None, cpus_per_worker: float = 1.0
+) -> None:
     """Start Ray on this machine, its files in ``temp_dir``; workers import what this process can.
+
+    It offers at least the CPUs that ``workers`` actors of ``cpus_per_worker`` ask for, even
+    where the machine has fewer (they then share them), and the GPUs Ray detects.
 
     Executors that find Ray running use it and leave it running: start it once to share it.
     """
@@ -180,7 +204,7 @@ def start_local_ray(workers: int, temp_dir: str | Path | None = None) -> None:
     ray.init(
         # the evaluator's module must import in the workers, wherever it lives
         runtime_env={"env_vars": {"PYTHONPATH": os.pathsep.join(filter(None, sys.path))}},
-        num_cpus=max(workers, os.cpu_count() or 1),
+        num_cpus=max(math.ceil(workers * cpus_per_worker), os.cpu_count() or 1),
         include_dashboard=False,
         log_to_driver=False,
         object_store_memory=128 * 1024**2,

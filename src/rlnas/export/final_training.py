@@ -3,7 +3,9 @@
 The search scored each architecture on the validation rows; once one is chosen, those rows are
 better spent on training. The test rows, untouched until now, give the honest estimate that goes
 into ``metrics.json`` beside the exported model. The exported model takes raw features and, for
-regression, predicts in the target's units: the task's standardization is part of it.
+regression, predicts in the target's units: the task's standardization is part of it. The
+network trains with the recipe the search recorded, on the device of ``devices``, and is moved
+back to the CPU before it is tested and exported.
 """
 
 from __future__ import annotations
@@ -17,21 +19,25 @@ from typing import Any
 
 import torch
 
+from rlnas.devices import DeviceSettings, Placement
 from rlnas.errors import StoreError, UserError
-from rlnas.estimators.measuring import score_outputs
+from rlnas.estimators.measuring import VALIDATION_BATCH, score_outputs
+from rlnas.estimators.recipe import TrainingRecipe
+from rlnas.estimators.stepping import forward_batches
 from rlnas.estimators.training import TrainingEvaluator
 from rlnas.export.files import ExportedModel, export_model
 from rlnas.export.raw_units import RawUnitsModel, raw_features
 from rlnas.store import Store, StoredTrial
 from rlnas.tasks import Task, load_task
+from rlnas.tasks.rows import join_rows
 from rlnas.trial import best_trial
 
 METRICS = "metrics.json"
 EXAMPLE_ROWS = 8
 """Rows of the test split that every exported format is run on and compared with PyTorch."""
 
-# Settings of the search's training that the final training reuses when the experiment has them.
-_TRAINING_SETTINGS = ("batch_size", "lr", "weight_decay")
+# What stores written before the recipe was recorded kept of the search's training, as loose keys.
+_LOOSE_RECIPE_KEYS = ("batch_size", "lr", "weight_decay")
 
 
 @dataclass(frozen=True)
@@ -62,11 +68,12 @@ def train_final(
     out_dir: str | Path = "final",
     *,
     threads: int = 1,
+    devices: DeviceSettings | None = None,
 ) -> FinalModel:
     """Retrain the best complete trial (or trial number ``trial``) of experiment ``name`` (default:
     the latest) for ``epochs`` on its task's training and validation rows, seeded with the
-    experiment's seed; score it on the test rows and export it with ``metrics.json`` to
-    ``out_dir``."""
+    experiment's seed and trained with its recorded recipe on ``devices``; score it on the test
+    rows and export it with ``metrics.json`` to ``out_dir``."""
     path = Path(store_path)
     if not path.is_file():
         raise StoreError(f"store {path} does not exist")
@@ -82,13 +89,17 @@ def train_final(
         )
     chosen = _chosen_trial(trials, trial, experiment.name)
     task = load_task(config["task"], target=config.get("target"), kind=config.get("kind"))
-    settings = {key: config[key] for key in _TRAINING_SETTINGS if key in config}
+    recipe = recorded_recipe(config)
+    devices = devices or DeviceSettings()
+    devices.resolve()
     started = time.perf_counter()
-    model = _retrain(task, config["space"], chosen, epochs, experiment.seed, threads, settings)
+    model = _retrain(
+        task, config["space"], chosen, epochs, experiment.seed, threads, recipe, devices
+    )
     train_time_s = time.perf_counter() - started
-    model.eval()
-    with torch.inference_mode():
-        test_metrics = score_outputs(task, model(task.X_test), task.y_test)
+    model.cpu().eval()  # the trainer returns it on the CPU; tested and exported there
+    outputs = forward_batches(model, task.X_test, VALIDATION_BATCH, Placement(torch.device("cpu")))
+    test_metrics = score_outputs(task, outputs, task.y_test)
     deployable = RawUnitsModel(model, task).eval()
     example = raw_features(task, task.X_test[:EXAMPLE_ROWS])
     exported = export_model(deployable, example, chosen.architecture, Path(out_dir))
@@ -100,7 +111,7 @@ def train_final(
         "architecture": dict(chosen.architecture),
         "seed": experiment.seed,
         "epochs": epochs,
-        "training": settings,
+        "recipe": recipe.model_dump(mode="json"),
         "train_time_s": train_time_s,
         "test": test_metrics,
         "search_validation": dict(chosen.metrics),
@@ -119,6 +130,15 @@ def train_final(
     return FinalModel(
         experiment.name, chosen.number, chosen.architecture, test_metrics, exported, deployable
     )
+
+
+def recorded_recipe(config: Mapping[str, Any]) -> TrainingRecipe:
+    """The recipe an experiment's search trained with: its ``recipe``, or in a store written
+    before recipes were recorded, its loose ``batch_size``, ``lr`` and ``weight_decay``."""
+    if "recipe" in config:
+        return TrainingRecipe(**config["recipe"])
+    loose = {key: config[key] for key in _LOOSE_RECIPE_KEYS if config.get(key) is not None}
+    return TrainingRecipe(**loose)
 
 
 def _output_description(task: Task) -> str:
@@ -153,20 +173,29 @@ def _retrain(
     epochs: int,
     seed: int,
     threads: int,
-    settings: Mapping[str, Any],
+    recipe: TrainingRecipe,
+    devices: DeviceSettings,
 ) -> torch.nn.Module:
     """Build and train the trial's network on training + validation rows with the search's loop.
 
     The evaluator trains on its task's training rows, so it gets a task whose training rows are
     both splits; it still scores each epoch on the validation rows, which the caller ignores.
+    Without a held-out split to stop on, it trains for all ``epochs`` (the recipe's patience is
+    for the search).
     """
     merged = replace(
         task,
-        X_train=torch.cat([task.X_train, task.X_val]),
+        X_train=join_rows(task.X_train, task.X_val),
         y_train=torch.cat([task.y_train, task.y_val]),
     )
     trainer = TrainingEvaluator(
-        merged, space=space, epochs=epochs, seed=seed, threads=threads, **settings
+        merged,
+        space=space,
+        epochs=epochs,
+        recipe=recipe.replaced(patience=None),
+        seed=seed,
+        threads=threads,
+        devices=devices,
     )
     model, _ = trainer.train(trainer.search_space().architecture(trial.architecture))
     return model

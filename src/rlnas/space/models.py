@@ -58,6 +58,7 @@ class InheritingModelSpace(ModelSpace, Protocol):
 MODEL_SPACES: dict[str, str] = {
     "chain-cnn": "rlnas.space.chain_cnn",
     "cell-cnn": "rlnas.space.cell_cnn",
+    "nb201-cell": "rlnas.space.nb201_cell",
     "conv1d": "rlnas.space.conv1d",
     "mlp": "rlnas.space.mlp",
 }

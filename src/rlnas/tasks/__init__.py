@@ -1,4 +1,5 @@
-"""Data sets and their fixed splits: built-in tasks by name, or the user's csv:PATH / npz:PATH."""
+"""Data sets and their fixed splits: built-in tasks by name, or the user's own files
+(csv:PATH, npz:PATH, npy:PATH, folder:PATH)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ from collections.abc import Callable
 
 from rlnas.errors import UnknownName, UserError
 from rlnas.tasks import builtin
-from rlnas.tasks.files import csv_task, npz_task
+from rlnas.tasks.files import csv_task, npy_task, npz_task
+from rlnas.tasks.images import folder_task
 from rlnas.tasks.task import KINDS, Kind, Task, make_task
 
 TASKS: dict[str, Callable[[], Task]] = {
@@ -20,7 +22,8 @@ TASKS: dict[str, Callable[[], Task]] = {
 
 
 def load_task(name: str, target: str | None = None, kind: Kind | None = None) -> Task:
-    """The task ``name``: a built-in one (see ``TASKS``), ``csv:PATH`` or ``npz:PATH``.
+    """The task ``name``: a built-in one (see ``TASKS``), ``csv:PATH``, ``npz:PATH``,
+    ``npy:PATH`` (``X.npy`` and ``y.npy``, memory-mapped) or ``folder:PATH[@HxW]`` (images).
 
     ``target`` names the target column of a CSV file (default: the last column); ``kind``
     (classification, binary or regression) overrides what the target's values suggest.
@@ -34,9 +37,16 @@ def load_task(name: str, target: str | None = None, kind: Kind | None = None) ->
         raise UserError("a target column can be chosen only for a csv:PATH task")
     if prefix == "npz" and path:
         return npz_task(path, kind)
+    if prefix == "npy" and path:
+        return npy_task(path, kind)
+    if prefix == "folder" and path:
+        if kind not in (None, "classification"):
+            raise UserError(f"an image folder is a classification task; it cannot be {kind}")
+        return folder_task(path)
     if name not in TASKS:
         raise UnknownName(
-            f"unknown task {name!r}; choose one of {', '.join(TASKS)}, csv:PATH or npz:PATH"
+            f"unknown task {name!r}; choose one of {', '.join(TASKS)}, csv:PATH, npz:PATH, "
+            "npy:PATH or folder:PATH"
         )
     task = TASKS[name]()
     if kind is not None and kind != task.kind:

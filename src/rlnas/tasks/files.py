@@ -1,4 +1,5 @@
-"""The user's own data: a CSV table with a target column, or an NPZ file with arrays X and y."""
+"""The user's own data: a CSV table with a target column, an NPZ file with arrays X and y, or
+``X.npy`` and ``y.npy`` arrays read through memory maps."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from pathlib import Path
 import numpy as np
 
 from rlnas.errors import UserError
-from rlnas.tasks.task import Kind, Task, make_task
+from rlnas.tasks.rows import NpyRows
+from rlnas.tasks.task import Kind, Task, make_mapped_task, make_task
 
 
 def csv_task(path: str | Path, target: str | None = None, kind: Kind | None = None) -> Task:
@@ -99,3 +101,39 @@ def _parse_target(labels: list[str]) -> np.ndarray:
         except ValueError:
             continue
     return np.array(labels)
+
+
+IN_MEMORY_BYTES = 1024**3
+"""Data sets whose float32 features fit in this many bytes are loaded into memory (the fast
+path); larger ones stay on disk and train through a DataLoader."""
+
+
+def npy_task(
+    path: str | Path, kind: Kind | None = None, in_memory_bytes: int = IN_MEMORY_BYTES
+) -> Task:
+    """A task from arrays ``X.npy`` (rows first, any shape) and ``y.npy`` in the folder ``path``
+    (or named ``PATHX.npy`` and ``PATHy.npy`` when ``path`` is a prefix), memory-mapped.
+
+    Features larger than ``in_memory_bytes`` as float32 stay on disk (``MappedRows``).
+    """
+    folder = Path(path)
+    features, targets = (
+        (folder / "X.npy", folder / "y.npy")
+        if folder.is_dir()
+        else (Path(f"{path}X.npy"), Path(f"{path}y.npy"))
+    )
+    for file in (features, targets):
+        if not file.is_file():
+            raise UserError(f"npy:{path}: {file} does not exist (it needs X.npy and y.npy)")
+    try:
+        rows = NpyRows(features)
+        y = np.load(targets, allow_pickle=False)
+    except (OSError, ValueError) as error:
+        raise UserError(f"npy:{path}: not a readable .npy array ({error})") from None
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y.reshape(-1)
+    if rows.array.dtype.kind not in "biuf":
+        raise UserError(f"npy:{path}: the features are not numeric ({rows.array.dtype})")
+    if 4 * rows.array.size <= in_memory_bytes:
+        return make_task(f"npy:{path}", np.asarray(rows.array), y, kind)
+    return make_mapped_task(f"npy:{path}", rows, y, kind)

@@ -3,11 +3,13 @@
 Every task is split once, with a fixed seed (60/20/20, stratified for classification), and its
 features are standardized with statistics of the training rows only. The search trains on the
 training rows and scores on the validation rows; the test rows are kept for the final report.
+A data set too large for memory keeps its rows on disk (``make_mapped_task``): its feature
+splits are ``MappedRows`` instead of tensors, split and standardized the same way.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -15,6 +17,7 @@ import numpy as np
 import torch
 
 from rlnas.errors import UserError
+from rlnas.tasks.rows import Features, MappedRows, RowSource, feature_statistics
 
 Kind = Literal["classification", "binary", "regression"]
 KINDS: tuple[Kind, ...] = ("classification", "binary", "regression")
@@ -25,7 +28,7 @@ MAX_CLASSES = 50
 
 @dataclass(frozen=True, eq=False)
 class Task:
-    """A data set, its kind, and its split as float32 feature tensors.
+    """A data set, its kind, and its split as float32 feature tensors (or ``MappedRows``).
 
     Classification targets (``binary`` included) are int64 class indices into ``classes``, and a
     model has one output per class. Regression targets are float32 in the data's own units; a model
@@ -33,18 +36,19 @@ class Task:
     ``target_std`` (training rows only). ``indices`` gives each split's rows of the source data.
     The feature tensors are standardized: ``(raw - feature_mean) / feature_std``, with statistics
     shaped like one row (ones on the axes they are shared over), kept so that an exported model
-    can take raw features.
+    can take raw features. A data set read through memory maps has ``MappedRows`` for its
+    feature splits (``in_memory`` is False); its targets are tensors all the same.
     """
 
     name: str
     kind: Kind
     input_shape: tuple[int, ...]
     n_outputs: int
-    X_train: torch.Tensor
+    X_train: Features
     y_train: torch.Tensor
-    X_val: torch.Tensor
+    X_val: Features
     y_val: torch.Tensor
-    X_test: torch.Tensor
+    X_test: Features
     y_test: torch.Tensor
     indices: Mapping[str, np.ndarray] = field(default_factory=dict)
     classes: tuple[str | int, ...] = ()
@@ -61,6 +65,11 @@ class Task:
     def metric(self) -> str:
         """The validation metric a search on this task optimizes by default."""
         return {"classification": "accuracy", "binary": "roc_auc", "regression": "mse"}[self.kind]
+
+    @property
+    def in_memory(self) -> bool:
+        """Whether the features are tensors (else ``MappedRows`` read from disk)."""
+        return isinstance(self.X_train, torch.Tensor)
 
     @property
     def direction(self) -> Literal["maximize", "minimize"]:
@@ -109,7 +118,88 @@ def make_task(
     else:
         target, classes = _class_target(name, y, kind)
     train, val, test = split_indices(name, target, kind, seed)
-    X, feature_mean, feature_std = _standardize(X, train)
+    row_shape = tuple(int(n) for n in X.shape[1:])
+    feature_mean, feature_std = feature_statistics(X.__getitem__, train, row_shape, name)
+    X = (X - feature_mean) / feature_std
+
+    def features(rows: np.ndarray) -> torch.Tensor:
+        return torch.as_tensor(X[rows], dtype=torch.float32)
+
+    return _task(
+        name,
+        kind,
+        row_shape,
+        target,
+        classes,
+        (train, val, test),
+        features,
+        feature_mean,
+        feature_std,
+    )
+
+
+def make_mapped_task(
+    name: str,
+    source: RowSource,
+    y: np.ndarray,
+    kind: Kind | None = None,
+    seed: int = SPLIT_SEED,
+) -> Task:
+    """A task whose features stay in ``source`` (on disk); ``y`` (one target per row) is read.
+
+    The split and the standardization are those ``make_task`` gives the same data in memory;
+    the features' statistics are computed from the training rows a chunk at a time.
+    """
+    y = np.asarray(y)
+    if len(source.shape) < 2:
+        raise UserError(f"task {name}: the features need one row per example, got {source.shape}")
+    if source.shape[0] != len(y) or y.ndim != 1:
+        raise UserError(
+            f"task {name}: {source.shape[0]} feature rows but the target has shape {y.shape}; "
+            "give one target value per row"
+        )
+    if len(y) < 10:
+        raise UserError(f"task {name}: {len(y)} rows are too few to split; give at least 10")
+    kind = kind or infer_kind(y)
+    if kind not in KINDS:
+        raise UserError(f"task {name}: kind {kind!r} is not one of {', '.join(KINDS)}")
+    if kind == "regression":
+        target, classes = _regression_target(name, y), ()
+    else:
+        target, classes = _class_target(name, y, kind)
+    train, val, test = split_indices(name, target, kind, seed)
+    row_shape = tuple(int(n) for n in source.shape[1:])
+    feature_mean, feature_std = feature_statistics(source.read, train, row_shape, name)
+
+    def features(rows: np.ndarray) -> MappedRows:
+        return MappedRows(source, rows, feature_mean, feature_std)
+
+    return _task(
+        name,
+        kind,
+        row_shape,
+        target,
+        classes,
+        (train, val, test),
+        features,
+        feature_mean,
+        feature_std,
+    )
+
+
+def _task(
+    name: str,
+    kind: Kind,
+    row_shape: tuple[int, ...],
+    target: np.ndarray,
+    classes: tuple,
+    splits: tuple[np.ndarray, np.ndarray, np.ndarray],
+    features: Callable[[np.ndarray], Features],
+    feature_mean: np.ndarray,
+    feature_std: np.ndarray,
+) -> Task:
+    """The task of split ``splits`` of ``target``, with each split's features from ``features``."""
+    train, val, test = splits
     if kind == "regression":
         mean, std = float(target[train].mean()), float(target[train].std()) or 1.0
         dtype, n_outputs = torch.float32, 1
@@ -117,22 +207,20 @@ def make_task(
         mean, std = 0.0, 1.0
         dtype, n_outputs = torch.int64, len(classes)
 
-    def tensors(rows: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
-        features = torch.as_tensor(X[rows], dtype=torch.float32)
-        return features, torch.as_tensor(target[rows], dtype=dtype)
+    def targets(rows: np.ndarray) -> torch.Tensor:
+        return torch.as_tensor(target[rows], dtype=dtype)
 
-    (X_train, y_train), (X_val, y_val), (X_test, y_test) = map(tensors, (train, val, test))
     return Task(
         name=name,
         kind=kind,
-        input_shape=tuple(int(n) for n in X.shape[1:]),
+        input_shape=row_shape,
         n_outputs=n_outputs,
-        X_train=X_train,
-        y_train=y_train,
-        X_val=X_val,
-        y_val=y_val,
-        X_test=X_test,
-        y_test=y_test,
+        X_train=features(train),
+        y_train=targets(train),
+        X_val=features(val),
+        y_val=targets(val),
+        X_test=features(test),
+        y_test=targets(test),
         indices={"train": train, "val": val, "test": test},
         classes=classes,
         target_mean=mean,
@@ -210,16 +298,3 @@ def _regression_target(name: str, y: np.ndarray) -> np.ndarray:
     if len(np.unique(target)) < 2:
         raise UserError(f"task {name}: the target is constant; nothing to learn")
     return target
-
-
-def _standardize(X: np.ndarray, train: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Zero mean, unit variance from the training rows: per feature for flat inputs, per channel
-    (the first feature axis, over all positions) for images and sequences.
-
-    Returns the standardized features and the mean and std used, each shaped like one row.
-    """
-    axes = (0,) if X.ndim == 2 else (0, *range(2, X.ndim))
-    mean = X[train].mean(axis=axes, keepdims=True)
-    std = X[train].std(axis=axes, keepdims=True)
-    std = np.where(std > 0, std, 1.0)
-    return (X - mean) / std, mean[0], std[0]
