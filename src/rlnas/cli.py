@@ -30,6 +30,7 @@ from rich.table import Table
 from rlnas.compare import Run, write_outputs
 from rlnas.compare import compare as run_compare
 from rlnas.config import SearchConfig
+from rlnas.devices import DeviceSettings
 from rlnas.errors import UserError
 from rlnas.estimators.tabular import BENCHMARK_NAMES
 from rlnas.report import export_trajectories, write_report
@@ -228,19 +229,24 @@ def list_names() -> None:
 
 
 @app.command(name="train-final")
+@settings_options(DeviceSettings)
 def train_final(
     epochs: Annotated[int, typer.Option(min=1, help="Epochs of the final training.")],
     out: Annotated[Path, typer.Option(help="Folder for the exported model and metrics.json.")],
     store: StoreOption = Path("runs.db"),
     name: NameOption = None,
     trial: Annotated[int | None, typer.Option(help="Trial number (default: the best).")] = None,
+    **values: Any,
 ) -> None:
     """Retrain an experiment's best trial on train + validation rows, test it and export it."""
     # Imported here so that torch loads only for this command.
     from rlnas.export import train_final as run_train_final
 
+    devices = DeviceSettings(**given(values))
     with console.status(f"training for {epochs} epochs and exporting to {out}"):
-        final = run_train_final(store, name=name, trial=trial, epochs=epochs, out_dir=out)
+        final = run_train_final(
+            store, name=name, trial=trial, epochs=epochs, out_dir=out, devices=devices
+        )
     stdout.print(f"trial {final.trial} of {final.experiment}, retrained for {epochs} epochs")
     stdout.print("test: " + ", ".join(f"{k} = {v:.6g}" for k, v in final.test_metrics.items()))
     for path in final.files:

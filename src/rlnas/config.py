@@ -1,10 +1,10 @@
 """One definition of a search: every setting, for the command line, TOML files and Python.
 
 ``SearchConfig`` inherits each group of settings from the module that reads it (what is searched
-from ``problems``, the strategy, its episodes, the estimator, the executor) and adds the search's
-own (budget, seed, store). ``rlnas search`` builds its options from these fields, a ``--config``
-TOML file holds the same keys (``-`` or ``_`` alike), and ``rlnas.run(SearchConfig(...))`` runs
-the same search from Python.
+from ``problems``, the training recipe, the strategy, its episodes, the estimator, the device,
+the executor) and adds the search's own (budget, seed, store). ``rlnas search`` builds its
+options from these fields, a ``--config`` TOML file holds the same keys (``-`` or ``_`` alike),
+and ``rlnas.run(SearchConfig(...))`` runs the same search from Python.
 """
 
 from __future__ import annotations
@@ -15,7 +15,9 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from rlnas.devices import DeviceSettings
 from rlnas.errors import UserError
+from rlnas.estimators.recipe import TrainingRecipe
 from rlnas.estimators.registry import EstimatorSettings
 from rlnas.execution.settings import ExecutionSettings
 from rlnas.problems import ProblemSettings
@@ -24,7 +26,13 @@ from rlnas.strategies.registry import StrategySettings
 
 
 class SearchConfig(
-    ExecutionSettings, EstimatorSettings, EpisodeSettings, StrategySettings, ProblemSettings
+    ExecutionSettings,
+    DeviceSettings,
+    EstimatorSettings,
+    EpisodeSettings,
+    StrategySettings,
+    TrainingRecipe,
+    ProblemSettings,
 ):
     """The settings of one search; ``rlnas.run(config)`` runs it."""
 

@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from rlnas.config import SearchConfig
+from rlnas.devices import DeviceSettings
 from rlnas.errors import StoreError, UserError
+from rlnas.estimators.recipe import TrainingRecipe
 from rlnas.estimators.registry import EstimatorSettings, make_estimator
 from rlnas.execution import make_executor
 from rlnas.execution.settings import ExecutionSettings
@@ -28,8 +30,9 @@ from rlnas.strategies.episodes import EpisodeSettings
 StageCallback = Callable[[str], None]
 """Told what a run is doing before its first trial (loading data, training a supernet)."""
 
-RESUMABLE = {*ExecutionSettings.model_fields, "log"}
-"""What a resumed search may change: where it runs and what it logs to, not what it searches."""
+RESUMABLE = {*ExecutionSettings.model_fields, *DeviceSettings.model_fields, "log"}
+"""What a resumed search may change: where and how fast it runs, what it logs to; not what it
+searches or how candidates are trained."""
 
 _RENAMED = {"constraints": "constraint", "strategy_options": "strategy_option"}
 """Settings stored under another name by stores written before the names were unified."""
@@ -51,7 +54,12 @@ def run(
     execution = ExecutionSettings.of(config)
     executor_options = execution.executor_options(config.store)
     stage(f"loading {config.searched}")
-    problem = load_problem(ProblemSettings.of(config), config.seed)
+    problem = load_problem(
+        ProblemSettings.of(config),
+        config.seed,
+        TrainingRecipe.of(config),
+        DeviceSettings.of(config),
+    )
     context = dict(problem.context)
     evaluate = _estimator(EstimatorSettings.of(config), problem, context, stage)
     strategy = _strategy(config, problem)
