@@ -134,7 +134,7 @@ def test_env_make_passes_the_device_through(monkeypatch: pytest.MonkeyPatch) -> 
     from rlnas.env import make
 
     spy = spy_on_networks(monkeypatch)
-    env = make("wine", devices=DeviceSettings(device="cpu", precision="bf16"), data_fraction=0.5)
+    env = make("wine", device="cpu", precision="bf16", data_fraction=0.5)
     assert env.evaluate.devices.precision == "bf16"
     env.reset(seed=0)
     finished = False
@@ -142,7 +142,7 @@ def test_env_make_passes_the_device_through(monkeypatch: pytest.MonkeyPatch) -> 
         _, _, finished, _, _ = env.step(int(np.flatnonzero(env.action_masks())[0]))
     assert {forward.autocast for forward in spy.training} == {torch.bfloat16}
     with pytest.raises(UserError, match="not available"):
-        make("wine", devices=DeviceSettings(device="cuda:7"))
+        make("wine", device="cuda:7")
 
 
 @pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated")

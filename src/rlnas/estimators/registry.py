@@ -8,6 +8,7 @@ since it decides what is evaluated, not how).
 
 from __future__ import annotations
 
+from importlib import import_module
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -20,7 +21,15 @@ from rlnas.settings import Settings
 if TYPE_CHECKING:  # torch loads only when an estimator is built
     from rlnas.estimators.training import TrainingEvaluator
 
-ESTIMATORS = ("full", "weight-sharing", "supernet", "predictor")
+ESTIMATORS: dict[str, str | None] = {
+    "full": None,
+    "weight-sharing": "rlnas.estimators.weight_sharing:WeightSharingEvaluator",
+    "supernet": "rlnas.estimators.supernet:SupernetEvaluator",
+    "predictor": None,
+}
+"""Name -> the class (an import path: torch loads only when one is built) of each estimator;
+None: the search's own full training. A class builds itself with ``for_search(training,
+settings)``. Adding an estimator is one line here."""
 EstimatorName = Literal["full", "weight-sharing", "supernet", "predictor"]
 
 
@@ -62,25 +71,7 @@ def make_estimator(settings: EstimatorSettings, training: TrainingEvaluator) -> 
         raise UnknownName(f"unknown estimator {name!r}; choose one of {', '.join(ESTIMATORS)}")
     if settings.supernet_path is not None and name != "supernet":
         raise UserError("a supernet path applies to the supernet estimator only")
-    if name in ("full", "predictor"):
+    if ESTIMATORS[name] is None:
         return training
-    # shared weights see many children: they keep their own, higher learning rate
-    shared = {
-        "batch_size": training.recipe.batch_size,
-        "seed": training.seed,
-        "threads": training.threads,
-        "devices": training.devices,
-    }
-    if name == "weight-sharing":
-        from rlnas.estimators.weight_sharing import WeightSharingEvaluator
-
-        return WeightSharingEvaluator(training.task, training.space, **shared)
-    from rlnas.estimators.supernet import SupernetEvaluator
-
-    return SupernetEvaluator(
-        training.task,
-        training.space,
-        settings.supernet_steps,
-        path=settings.supernet_path,
-        **shared,
-    )
+    module, _, attribute = ESTIMATORS[name].partition(":")
+    return getattr(import_module(module), attribute).for_search(training, settings)

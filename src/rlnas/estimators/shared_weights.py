@@ -15,7 +15,7 @@ the device of ``devices``; saved state (checkpoints, supernet files) is kept on 
 from __future__ import annotations
 
 from contextlib import nullcontext
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -35,6 +35,9 @@ from rlnas.space import Architecture, SearchSpace
 from rlnas.space.models import build_model, model_space
 from rlnas.tasks import Task
 from rlnas.tasks.rows import Features
+
+if TYPE_CHECKING:
+    from rlnas.estimators.training import TrainingEvaluator
 
 
 class SharedWeights:
@@ -197,6 +200,17 @@ class SharedWeights:
         self.optimizer = _optimizer(self.lr, device)
         self.step = GradientStep(self.optimizer, self.placement)
         self.optimizer.param_groups[0]["params"].extend(self.bank.values())
+
+
+def borrowed(training: TrainingEvaluator) -> dict[str, Any]:
+    """What a shared-weight estimator takes from the search's full training: batch size, seed,
+    threads and devices; not its learning rate, since shared weights train on many children."""
+    return {
+        "batch_size": training.recipe.batch_size,
+        "seed": training.seed,
+        "threads": training.threads,
+        "devices": training.devices,
+    }
 
 
 def _places(model: nn.Module) -> dict[str, str]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar, Self
 
 import numpy as np
 from safetensors import SafetensorError
@@ -22,9 +22,13 @@ from safetensors.torch import load_file, safe_open, save_file
 from rlnas.devices import DeviceSettings
 from rlnas.errors import UserError
 from rlnas.estimators.measuring import seeded_torch
-from rlnas.estimators.shared_weights import SharedWeights
+from rlnas.estimators.shared_weights import SharedWeights, borrowed
 from rlnas.space import Architecture, SearchSpace
 from rlnas.tasks import Task
+
+if TYPE_CHECKING:
+    from rlnas.estimators.registry import EstimatorSettings
+    from rlnas.estimators.training import TrainingEvaluator
 
 FORMAT = "rlnas-supernet"
 
@@ -63,6 +67,17 @@ class SupernetEvaluator:
         self.trained = False
         self.shared = SharedWeights(
             task, space, batch_size, lr, recalibration_batches, seed, devices
+        )
+
+    @classmethod
+    def for_search(cls, training: TrainingEvaluator, settings: EstimatorSettings) -> Self:
+        """The estimator of a search whose full training is ``training``."""
+        return cls(
+            training.task,
+            training.space,
+            settings.supernet_steps,
+            path=settings.supernet_path,
+            **borrowed(training),
         )
 
     def search_space(self) -> SearchSpace:

@@ -16,15 +16,19 @@ of calls give the same metrics.
 from __future__ import annotations
 
 import time
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import numpy as np
 
 from rlnas.devices import DeviceSettings
 from rlnas.estimators.measuring import seeded_torch
-from rlnas.estimators.shared_weights import SharedWeights
+from rlnas.estimators.shared_weights import SharedWeights, borrowed
 from rlnas.space import Architecture, SearchSpace
 from rlnas.tasks import Task
+
+if TYPE_CHECKING:
+    from rlnas.estimators.registry import EstimatorSettings
+    from rlnas.estimators.training import TrainingEvaluator
 
 
 class WeightSharingEvaluator:
@@ -60,6 +64,11 @@ class WeightSharingEvaluator:
         self.shared = SharedWeights(
             task, space, batch_size, lr, recalibration_batches, seed, devices
         )
+
+    @classmethod
+    def for_search(cls, training: TrainingEvaluator, settings: EstimatorSettings) -> Self:
+        """The estimator of a search whose full training is ``training``."""
+        return cls(training.task, training.space, **borrowed(training))
 
     def search_space(self) -> SearchSpace:
         return self.shared.search_space()
