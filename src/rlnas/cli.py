@@ -75,7 +75,7 @@ def settings_options(model: type[BaseModel], only: Iterable[str] | None = None):
     def decorate(command: Callable[..., None]) -> Callable[..., None]:
         own = [
             parameter
-            for parameter in inspect.signature(command).parameters.values()
+            for parameter in inspect.signature(command, eval_str=True).parameters.values()
             if parameter.kind is not inspect.Parameter.VAR_KEYWORD
         ]
         generated = [

@@ -226,6 +226,16 @@ GROWTHS = {
         cell(e01="conv3x3", e13="conv1x1"),
         "adds nothing", True,
     ),
+    "nb201: a conv3x3 edge in every cell of every stage": (
+        "nb201-cell", (3, 8, 8), 3, cell(e01="conv3x3", e03="skip"),
+        cell(e01="conv3x3", e03="skip", e13="conv3x3"),
+        "zero-initialised", True,
+    ),
+    "nb201: a skip edge": (
+        "nb201-cell", (3, 8, 8), 3, cell(e01="conv3x3", e03="skip"),
+        cell(e01="conv3x3", e03="skip", e13="skip"),
+        None, False,
+    ),
 }
 # fmt: on
 
@@ -330,7 +340,13 @@ def test_a_space_without_inherit_trains_each_step_from_scratch(monkeypatch) -> N
 
 # --- random episodes -------------------------------------------------------------------------
 
-EPISODE_SHAPES = {"chain-cnn": (1, 6, 6), "cell-cnn": (1, 6, 6), "conv1d": (1, 24), "mlp": (5,)}
+EPISODE_SHAPES = {
+    "chain-cnn": (1, 6, 6),
+    "cell-cnn": (1, 6, 6),
+    "nb201-cell": (1, 6, 6),
+    "conv1d": (1, 24),
+    "mlp": (5,),
+}
 
 
 def walk(data: st.DataObject, episodes: SearchSpace) -> Architecture:

@@ -208,9 +208,9 @@ def test_images_on_disk_give_the_in_memory_normalization(folder: Path) -> None:
 
 def test_the_problem_records_the_image_size_and_the_recipe(folder: Path) -> None:
     from rlnas.estimators.recipe import TrainingRecipe
-    from rlnas.problems import load_problem
+    from rlnas.problems import ProblemSettings, load_problem
 
-    context = load_problem(f"folder:{folder}").context
+    context = load_problem(ProblemSettings(task=f"folder:{folder}")).context
     assert context["task"] == f"folder:{folder}@10x10"
     assert TrainingRecipe(**context["recipe"]) == TrainingRecipe()
     assert not {"batch_size", "lr", "weight_decay", "patience"} & set(context)

@@ -12,24 +12,15 @@ from collections.abc import Mapping, Sequence
 import torch
 from torch import nn
 
-from rlnas.space.blocks import Cell
 from rlnas.space.core import Architecture, SearchSpace
-from rlnas.space.inheritance import (
-    Inheritance,
-    copy_modules,
-    grown_step,
-    refused,
-    same_network,
-    zero_batch_norm,
-)
+from rlnas.space.inheritance import Inheritance
 from rlnas.space.nb201 import (
-    EDGES,
     GROWTH,
     canonical_key,
     cell,
     cell_choices,
     connected_rule,
-    zero_nodes,
+    inherit_edge,
 )
 
 NAME = "cell-cnn"
@@ -78,32 +69,6 @@ def inherit(
     n_outputs: int,
     calibration: torch.Tensor | None = None,
 ) -> Inheritance:
-    """The child's network with the parent's weights and function (``rlnas.space.inheritance``).
-
-    A new convolution edge (ReLU, convolution, BatchNorm) starts with its BatchNorm's scale and
-    shift at zero: it adds exactly zero in both modes, and the scale and shift receive gradient.
-    A skip or pooling edge adds its source node as it is, so it keeps the function only where
-    that node is always zero; otherwise refused. (Every step that follows a valid parent adds an
-    edge into the output node, so no new edge is off the paths to the output.) ``calibration``
-    is unused (nothing is normalised anew).
-    """
-    parent = getattr(parent_architecture, "choices", parent_architecture)
-    child = getattr(child_architecture, "choices", child_architecture)
-    model = build(child, input_shape, n_outputs)
-    step = grown_step(GROWTH, parent, child)
-    if step is None:
-        return same_network(parent_model, model)
-    edge = EDGES[step]
-    copy_modules(parent_model, model, 0)
-    loaded = model.load_state_dict(parent_model.state_dict(), strict=False)
-    if loaded.unexpected_keys or any(f".edges.{edge[-2:]}." not in k for k in loaded.missing_keys):
-        raise ValueError(f"the parent's network does not match {dict(parent)}")
-    op = str(child[edge])
-    if op in ("conv1x1", "conv3x3"):
-        for cell in model:
-            if isinstance(cell, Cell):
-                zero_batch_norm(cell.edges[edge[-2:]][-1])
-        return Inheritance(model, f"{op} edge: zero-initialised BatchNorm", True)
-    if int(edge[-2]) in zero_nodes(parent):
-        return Inheritance(model, f"{op} edge from a node that is always zero", True)
-    return refused(f"the {op} edge adds its source node's features, which are not zero")
+    """The child's network with the parent's weights and function (``nb201.inherit_edge``)."""
+    child = build(child_architecture, input_shape, n_outputs)
+    return inherit_edge(parent_model, parent_architecture, child_architecture, child)

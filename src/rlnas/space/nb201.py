@@ -15,7 +15,15 @@ from collections.abc import Mapping
 from torch import nn
 
 from rlnas.space.blocks import Cell, Zero
-from rlnas.space.core import Choice, Choices, Growth, Rule
+from rlnas.space.core import Architecture, Choice, Choices, Growth, Rule
+from rlnas.space.inheritance import (
+    Inheritance,
+    copy_modules,
+    grown_step,
+    refused,
+    same_network,
+    zero_batch_norm,
+)
 
 NODES = 4
 OPERATIONS = ("none", "skip", "conv1x1", "conv3x3", "avgpool3x3")
@@ -97,3 +105,39 @@ def _reachable(edges: list[tuple[int, int]], forward: bool) -> set[int]:
             elif not forward and j in reached:
                 reached.add(i)
     return reached
+
+
+def inherit_edge(
+    parent_model: nn.Module,
+    parent_architecture: Architecture | Mapping,
+    child_architecture: Architecture | Mapping,
+    model: nn.Module,
+) -> Inheritance:
+    """``model`` (the child's network, built) with the parent's weights and function.
+
+    A new convolution edge (ReLU, convolution, BatchNorm) starts with its BatchNorm's scale and
+    shift at zero in every cell: it adds exactly zero in both modes, and the scale and shift
+    receive gradient. A skip or pooling edge adds its source node as it is, so it keeps the
+    function only where that node is always zero; otherwise refused. (Every step that follows a
+    valid parent adds an edge into the output node, so no new edge is off the paths to the
+    output.)
+    """
+    parent = getattr(parent_architecture, "choices", parent_architecture)
+    child = getattr(child_architecture, "choices", child_architecture)
+    step = grown_step(GROWTH, parent, child)
+    if step is None:
+        return same_network(parent_model, model)
+    edge = EDGES[step]
+    copy_modules(parent_model, model, 0)
+    loaded = model.load_state_dict(parent_model.state_dict(), strict=False)
+    if loaded.unexpected_keys or any(f".edges.{edge[-2:]}." not in k for k in loaded.missing_keys):
+        raise ValueError(f"the parent's network does not match {dict(parent)}")
+    op = str(child[edge])
+    if op in ("conv1x1", "conv3x3"):
+        for module in model.modules():
+            if isinstance(module, Cell):
+                zero_batch_norm(module.edges[edge[-2:]][-1])
+        return Inheritance(model, f"{op} edge: zero-initialised BatchNorm", True)
+    if int(edge[-2]) in zero_nodes(parent):
+        return Inheritance(model, f"{op} edge from a node that is always zero", True)
+    return refused(f"the {op} edge adds its source node's features, which are not zero")

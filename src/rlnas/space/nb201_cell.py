@@ -14,11 +14,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+import torch
 from torch import nn
 
 from rlnas.space.blocks import Residual
 from rlnas.space.core import Architecture, SearchSpace
-from rlnas.space.nb201 import GROWTH, canonical_key, cell, cell_choices, connected_rule
+from rlnas.space.inheritance import Inheritance
+from rlnas.space.nb201 import (
+    GROWTH,
+    canonical_key,
+    cell,
+    cell_choices,
+    connected_rule,
+    inherit_edge,
+)
 
 NAME = "nb201-cell"
 INPUT_RANK = 3
@@ -85,3 +94,17 @@ def reduction(channels: int, width: int) -> Residual:
         nn.Conv2d(channels, width, 1, bias=False),
     )
     return Residual(body, shortcut)
+
+
+def inherit(
+    parent_model: nn.Module,
+    parent_architecture: Architecture | Mapping,
+    child_architecture: Architecture | Mapping,
+    input_shape: Sequence[int],
+    n_outputs: int,
+    calibration: torch.Tensor | None = None,
+) -> Inheritance:
+    """The child's network with the parent's weights and function (``nb201.inherit_edge``),
+    at the default width and depth of ``build``."""
+    child = build(child_architecture, input_shape, n_outputs)
+    return inherit_edge(parent_model, parent_architecture, child_architecture, child)
