@@ -133,3 +133,18 @@ def test_strategy_option_values_are_toml_literals() -> None:
     }
     with pytest.raises(rlnas.UserError, match="KEY=VALUE"):
         cli.given({"strategy_option": ["lr"]})
+
+
+@pytest.mark.parametrize("device", ["cuda:3", "mps"])
+def test_a_device_that_is_not_there_is_one_line_before_anything_is_stored(
+    device: str, tmp_path, monkeypatch, capsys
+) -> None:
+    store = tmp_path / "runs.db"
+    monkeypatch.setattr(sys, "argv", ["rlnas", "search", "--task", "wine", "--device", device])
+    monkeypatch.setattr(sys, "argv", [*sys.argv, "--store", str(store)])
+    with pytest.raises(SystemExit) as exit_:
+        cli.main()
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2
+    assert err.startswith("error: device") and err.count("\n") == 1 and "not available" in err
+    assert not store.exists()
