@@ -34,27 +34,42 @@ from rlnas.execution.process import limit_threads
 
 SECTION = "progressive"
 STRATEGIES = ("q-learning", "sarsa", "reinforce", "ppo", "actor-critic", "mcts")
+VARIANTS: dict[str, dict] = {
+    "one-shot": {},
+    "progressive": {"mode": "progressive"},
+    "progressive, metric": {"mode": "progressive", "step_reward": "metric"},
+    "progressive, discount 0.5": {"mode": "progressive", "discount": 0.5},
+}
+"""The episodes compared: one-shot; progressive with the default per-step reward (the
+improvement over the step before), with the metric itself as the reward of every step, and with
+later steps discounted, which credits a decision mostly with the step it belongs to."""
 MODES = ("one-shot", "progressive")
+"""The two the verdict compares (the default episodes of each mode)."""
 REFERENCE = "random"
 PROGRESSIVE_OPTIONS = {"q-learning": {"epsilon_length": 50}, "sarsa": {"epsilon_length": 50}}
 """MetaQNN's epsilon schedule counts episodes; ~2 evaluations per episode fit 50 in 100."""
-Result = tuple[float, float, int, float]  # validation regret, test regret, evaluations, nodes
+NODES = 4
+Result = tuple[float, float, int, float, list[int]]
+"""Validation regret, test regret, evaluations, the incumbent's computing nodes, and the
+computing nodes of every network evaluated (operations other than 'skip')."""
 
 
-def contender(strategy: str, mode: str) -> Contender:
-    """``strategy`` searching in ``mode``, labelled ``strategy/mode``."""
-    if mode == "one-shot":
-        return Contender(f"{strategy}/{mode}", {"strategy": strategy})
-    options = PROGRESSIVE_OPTIONS.get(strategy, {})
-    return Contender(
-        f"{strategy}/{mode}", {"strategy": strategy, "mode": mode, "strategy_option": options}
-    )
+def contender(strategy: str, variant: str) -> Contender:
+    """``strategy`` searching with the episodes of ``variant``, labelled ``strategy/variant``."""
+    settings = dict(VARIANTS[variant])
+    if settings:
+        settings["strategy_option"] = PROGRESSIVE_OPTIONS.get(strategy, {})
+    return Contender(f"{strategy}/{variant}", {"strategy": strategy, **settings})
+
+
+def computing_nodes(choices) -> int:
+    return sum(choices[f"op{k}"] != "skip" for k in range(NODES))
 
 
 def run_all(args: argparse.Namespace) -> dict[tuple[str, str, str], list[Result]]:
-    """Every contender on every dataset (``rlnas.compare``); per run: regrets, evaluations used
-    and the incumbent's computing nodes (operations other than 'skip')."""
-    entries = [contender(s, m) for s in args.strategies for m in MODES]
+    """Every contender on every dataset (``rlnas.compare``); per run: regrets, evaluations used,
+    the incumbent's computing nodes and those of every network it evaluated."""
+    entries = [contender(s, v) for s in args.strategies for v in VARIANTS]
     entries.append(contender(REFERENCE, "one-shot"))
     results: dict[tuple[str, str, str], list[Result]] = {}
     for dataset in args.datasets:
@@ -62,11 +77,17 @@ def run_all(args: argparse.Namespace) -> dict[tuple[str, str, str], list[Result]
             f"nbg:{dataset}", entries, args.seeds, args.budget, workers=args.workers
         )
         for run in comparison.runs:
-            strategy, mode = run.strategy.split("/")
+            strategy, variant = run.strategy.split("/")
             assert run.incumbent is not None
-            nodes = sum(run.incumbent[f"op{k}"] != "skip" for k in range(4))
-            result = (run.validation_regret[-1], run.test_regret[-1], run.queries, nodes)
-            results.setdefault((dataset, strategy, mode), []).append(result)
+            sizes = [computing_nodes(choices) for choices in run.architectures]
+            result = (
+                run.validation_regret[-1],
+                run.test_regret[-1],
+                run.queries,
+                computing_nodes(run.incumbent),
+                sizes,
+            )
+            results.setdefault((dataset, strategy, variant), []).append(result)
         print(f"nbg:{dataset} done", file=sys.stderr, flush=True)
     return results
 
@@ -80,23 +101,37 @@ def table(dataset: str, results: dict[tuple[str, str, str], list[Result]]) -> li
     lines = [
         f"#### nbg:{dataset}",
         "",
-        "| strategy | mode | validation regret (%) | test regret (%) | evaluations | nodes |",
-        "|---|---|---|---|---|---|",
+        "| strategy | episodes | validation regret (%) | test regret (%) | evaluations | "
+        "nodes | budget on 1 / 2 / 3 / 4-node networks (%) |",
+        "|---|---|---|---|---|---|---|",
     ]
     for (data, strategy, mode), runs in results.items():
         if data != dataset:
             continue
-        validation, test, evaluations, nodes = zip(*runs)
+        validation, test, evaluations, nodes, sizes = zip(*runs)
+        evaluated = [size for run in sizes for size in run]
+        shares = " / ".join(
+            f"{100 * evaluated.count(k) / len(evaluated):.0f}" for k in range(1, NODES + 1)
+        )
         lines.append(
             f"| {strategy} | {mode} | {mean_std(list(validation))} | {mean_std(list(test))} | "
-            f"{statistics.mean(evaluations):.0f} | {statistics.mean(nodes):.1f} |"
+            f"{statistics.mean(evaluations):.0f} | {statistics.mean(nodes):.1f} | {shares} |"
         )
     return [*lines, ""]
 
 
 def verdict(results: dict[tuple[str, str, str], list[Result]], args: argparse.Namespace) -> str:
-    """Per strategy: on how many datasets progressive mode had the lower mean regret."""
+    """Per strategy: on how many datasets progressive mode had the lower mean regret; and, per
+    episode variant, its mean validation regret over every strategy and dataset."""
     lines = []
+    for variant in VARIANTS:
+        regrets = [
+            r[0] for s in args.strategies for d in args.datasets for r in results[(d, s, variant)]
+        ]
+        lines.append(
+            f"Mean validation regret with {variant} episodes, over every learning strategy and "
+            f"dataset: {100 * statistics.mean(regrets):.2f} %."
+        )
     for column, regret in ((0, "validation"), (1, "test")):
         parts = []
         for strategy in args.strategies:
@@ -126,10 +161,13 @@ def section(results, args: argparse.Namespace, seconds: float) -> str:
         f"such networks too). Mean ± std over {args.seeds} seeds of the incumbent's validation "
         "and test regret (the table's best minus the incumbent's, in accuracy points), the "
         "evaluations used (fewer than the budget if a search stopped after proposing only known "
-        "architectures) and the incumbent's computing nodes (operations other than skip, of 4). "
-        "Progressive options: per-step reward = improvement, step cost 0, discount 1; q-learning "
-        "and sarsa with epsilon_length 50 (their schedule counts episodes). `random` is one-shot "
-        "random search, for reference.",
+        "architectures), the incumbent's computing nodes (operations other than skip, of 4) and "
+        "how the budget was spent: the share of evaluated networks with 1, 2, 3 or 4 computing "
+        "nodes. Episodes: one-shot; progressive with the default per-step reward (improvement "
+        "over the step before, step cost 0, discount 1); progressive with each step rewarded by "
+        "its metric; progressive with a discount of 0.5 per step. q-learning and sarsa grow with "
+        "epsilon_length 50 (their schedule counts episodes). `random` is one-shot random search, "
+        "for reference.",
         "",
         verdict(results, args),
         "",

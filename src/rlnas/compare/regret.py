@@ -39,6 +39,8 @@ class Run:
     """Distinct architectures queried: fewer than the budget if the search stopped early."""
     incumbent: Mapping[str, object] | None = field(default=None, compare=False)
     """The choices of the final incumbent, when the run was scored with its architectures."""
+    architectures: tuple[Mapping[str, object], ...] = field(default=(), compare=False)
+    """The choices of every distinct query in order, when the run was scored with them."""
 
     @property
     def budget(self) -> int:
@@ -58,6 +60,7 @@ class Run:
             queries_to_top=reached,
             queries=None if self.queries is None else min(self.queries, budget),
             incumbent=self.incumbent if budget == self.budget else None,
+            architectures=self.architectures[:budget],
         )
 
 
@@ -105,4 +108,5 @@ def score_run(
         queries_to_top,
         queries=min(len(queried), budget),
         incumbent=incumbent,
+        architectures=tuple(dict(a) for a in architectures[:budget]) if architectures else (),
     )
