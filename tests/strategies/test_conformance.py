@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
 
 import pytest
 from strategy_helpers import round_trip
@@ -125,9 +124,7 @@ def test_strategies_without_progressive_mode_say_so(name: str) -> None:
 
 def test_progressive_mode_needs_a_growable_space() -> None:
     with pytest.raises(rlnas.UserError, match="does not declare how it grows"):
-        rlnas.make_strategy(
-            "reinforce", toy_space(), episodes=EpisodeSettings(mode="progressive")
-        )
+        rlnas.make_strategy("reinforce", toy_space(), episodes=EpisodeSettings(mode="progressive"))
 
 
 def test_search_respects_the_budget_and_the_space(case: Case, tmp_path) -> None:

@@ -7,7 +7,7 @@ import pytest
 import rlnas
 from rlnas.space import Architecture
 from rlnas.strategies import strategy_class
-from rlnas.strategies.episodes import EpisodeSettings, Episodes
+from rlnas.strategies.episodes import Episodes, EpisodeSettings
 from rlnas.strategies.reward_shaping import RewardShaper
 from rlnas.trial import Status, Trial
 

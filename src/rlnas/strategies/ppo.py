@@ -20,8 +20,12 @@ from typing import Any
 import torch
 
 from rlnas.space import Architecture, SearchSpace
+from rlnas.strategies.episodes import Episode
 from rlnas.strategies.policy_search import PolicySearch
 from rlnas.trial import Trial
+
+Row = tuple[Architecture, list[float], list[float], int]
+"""A batch row: walk, return per decision, old log-prob per decision, decisions chosen."""
 
 
 class PPO(PolicySearch):
@@ -60,33 +64,44 @@ class PPO(PolicySearch):
         self.normalize_advantages = normalize_advantages
         self.entropy_weight = entropy_weight
         self.pending: dict[Architecture, list[float]] = {}  # walk -> log-probs when drawn
-        # (walk, return per decision, old log-prob per decision, decisions chosen)
-        self.batch: list[tuple[Architecture, list[float], list[float], int]] = []
+        self.batch: list[Row] = []
 
     def propose(self) -> Architecture:
-        sample = self.policy.sample(self.generator)
-        self.pending[sample.architecture] = list(sample.step_log_probs)
-        return sample.architecture
+        walk, log_probs = self.draw()
+        if log_probs is None:  # a neighbour of a repeat: its log-probs under today's policy
+            with torch.no_grad():
+                log_probs = self.policy([walk]).step_log_probs[0].tolist()
+        self.pending[walk] = log_probs
+        return walk
 
     def tell(self, architecture: Architecture, trial: Trial) -> None:
         for episode in self.episodes.tell(architecture, trial, self.shaper):
-            old_log_probs = self.pending.pop(episode.walk, None)
-            if old_log_probs is None:
-                with torch.no_grad():
-                    old_log_probs = self.policy([episode.walk]).step_log_probs[0].tolist()
-            returns = self.episodes.returns(episode)
-            self.batch.append((episode.walk, returns, old_log_probs, episode.length))
-            if len(self.batch) >= self.batch_size:
-                self._update()
+            self.collect(episode)
+
+    def collect(self, episode: Episode) -> None:
+        """Add a finished episode to the batch; a full batch is learned from."""
+        old_log_probs = self.pending.pop(episode.walk, None)
+        if old_log_probs is None:
+            with torch.no_grad():
+                old_log_probs = self.policy([episode.walk]).step_log_probs[0].tolist()
+        returns = self.episodes.returns(episode)
+        self.batch.append((episode.walk, returns, old_log_probs, episode.length))
+        if len(self.batch) >= self.batch_size:
+            self._update()
 
     def _update(self) -> None:
-        walks = [walk for walk, _, _, _ in self.batch]
-        returns = torch.tensor([returns for _, returns, _, _ in self.batch])
-        old_log_probs = torch.tensor([old for _, _, old, _ in self.batch])
-        chosen = self.chosen([length for *_, length in self.batch])
         whole = [returns[0] for _, returns, _, _ in self.batch]
-        advantages = returns - self.update_baseline(whole, self.baseline_decay)
-        if self.normalize_advantages and len(self.batch) > 1:
+        self.optimize(self.batch, self.update_baseline(whole, self.baseline_decay))
+        self.batch = []
+
+    def optimize(self, batch: list[Row], baseline: float) -> None:
+        """``epochs`` clipped-surrogate steps on (walk, returns, old log-probs, length) rows."""
+        walks = [walk for walk, _, _, _ in batch]
+        returns = torch.tensor([returns for _, returns, _, _ in batch])
+        old_log_probs = torch.tensor([old for _, _, old, _ in batch])
+        chosen = self.chosen([length for *_, length in batch])
+        advantages = returns - baseline
+        if self.normalize_advantages and len(batch) > 1:
             mean, std = advantages[chosen].mean(), advantages[chosen].std()
             advantages = (advantages - mean) / (std + 1e-8)
         advantages = advantages * chosen  # decisions forced after a stop teach nothing
@@ -96,7 +111,6 @@ class PPO(PolicySearch):
             clipped = torch.clamp(ratio, 1 - self.clip, 1 + self.clip)
             surrogate = torch.minimum(ratio * advantages, clipped * advantages).sum(dim=1)
             self.step(-surrogate.mean() - self.entropy_weight * scored.entropy.mean())
-        self.batch = []
 
     def state_dict(self) -> dict[str, Any]:
         return {

@@ -79,14 +79,18 @@ class QLearning(Strategy):
 
     def tell(self, architecture: Architecture, trial: Trial) -> None:
         for episode in self.episodes.tell(architecture, trial, self.shaper):
-            if not episode.cached:  # a repeat is learned from again but not replayed twice
-                self.buffer.append(episode)
-            self.learn(episode, episode.shaped)
-            if self.replay and self.buffer:
-                size = min(self.replay, len(self.buffer))
-                for index in self.rng.choice(len(self.buffer), size, replace=False):
-                    past = self.buffer[int(index)]
-                    self.learn(past, self.episodes.reshaped(past, self.shaper))
+            self.learn_episode(episode)
+
+    def learn_episode(self, episode: Episode) -> None:
+        """Learn from a finished real episode, then replay past ones."""
+        if not episode.cached:  # a repeat is learned from again but not replayed twice
+            self.buffer.append(episode)
+        self.learn(episode, episode.shaped)
+        if self.replay and self.buffer:
+            size = min(self.replay, len(self.buffer))
+            for index in self.rng.choice(len(self.buffer), size, replace=False):
+                past = self.buffer[int(index)]
+                self.learn(past, self.episodes.reshaped(past, self.shaper))
 
     def learn(self, episode: Episode, shaped: Sequence[float]) -> None:
         """Back up one episode, last decision first, given its steps' shaped rewards."""
