@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
-from scipy.stats import kendalltau, spearmanr
+from scipy.stats import kendalltau, rankdata, spearmanr
 
 from results_file import write_section
 from rlnas.controllers.features import ArchitectureFeatures
@@ -98,8 +98,10 @@ def measure(args: argparse.Namespace) -> tuple[dict, dict]:
                 test_x = matrix[max(args.sizes) :]
                 for size in args.sizes:
                     for name in models:
+                        # ranks in [0, 1], as the strategies' rank shaping feeds the model
+                        train_y = rankdata(values[:size]) / size
                         predicted, seconds, chosen = fit_and_rank(
-                            name, matrix[:size], values[:size], test_x, seed
+                            name, matrix[:size], train_y, test_x, seed
                         )
                         tau = float(kendalltau(predicted, test_y).statistic)
                         rho = float(spearmanr(predicted, test_y).statistic)
@@ -111,21 +113,28 @@ def measure(args: argparse.Namespace) -> tuple[dict, dict]:
     return rows, choices
 
 
-def targets(rows: dict, label: str) -> str:
+def targets(rows: dict, chosen_features: str, forest_features: str) -> str:
+    """The issue's target: the chosen model >= the plain forest + 0.05 in mean tau."""
     lines = []
     for size in TARGET_SIZES:
-        if (label, CHOSEN, size) not in rows:
+        if (chosen_features, CHOSEN, size) not in rows:
             lines.append(f"- at {size} points: **NOT CHECKED** (size not run)")
             continue
-        chosen = statistics.fmean(r[0] for r in rows[(label, CHOSEN, size)])
-        plain = statistics.fmean(r[0] for r in rows[(label, PLAIN_FOREST, size)])
+        chosen = statistics.fmean(r[0] for r in rows[(chosen_features, CHOSEN, size)])
+        plain = statistics.fmean(r[0] for r in rows[(forest_features, PLAIN_FOREST, size)])
         met = chosen >= plain + TARGET_MARGIN
         lines.append(
-            f"- chosen model ({label}) at least {TARGET_MARGIN} above the plain random forest in "
-            f"mean tau at {size} points: **{'MET' if met else 'MISSED'}** "
-            f"({chosen:.3f} vs {plain:.3f}, difference {chosen - plain:+.3f})"
+            f"- chosen model ({chosen_features}) at least {TARGET_MARGIN} above the plain random "
+            f"forest ({forest_features}) in mean tau at {size} points: "
+            f"**{'MET' if met else 'MISSED'}** ({chosen:.3f} vs {plain:.3f}, "
+            f"difference {chosen - plain:+.3f})"
         )
     return "\n".join(lines)
+
+
+def all_targets(rows: dict) -> str:
+    pairs = [("one-hot + nbg", "one-hot"), ("one-hot + nbg", "one-hot + nbg"), ("one-hot",) * 2]
+    return "\n".join(targets(rows, *pair) for pair in pairs)
 
 
 def section(rows: dict, choices: dict, args: argparse.Namespace, seconds: float) -> str:
@@ -139,14 +148,20 @@ def section(rows: dict, choices: dict, args: argparse.Namespace, seconds: float)
         f"Datasets: {', '.join(args.datasets)}; {args.seeds} seeds each; the first n of distinct",
         f"random architectures train, {args.held_out} others are held out. Tau and Spearman are",
         "means over datasets x seeds of the rank correlation between predicted and true",
-        "validation accuracy of the held-out ones. 'chosen' is `SelectedRewardModel` (3-fold CV",
-        "by Kendall tau over the pool, best one used); 'plain forest' is scikit-learn's",
-        "RandomForestRegressor with its defaults. Fit ms is CPU time of one fit (CV included).",
+        "validation accuracy of the held-out ones. Every model is fit to the ranks of the",
+        "training accuracies (the strategies' rank shaping). 'chosen' is `SelectedRewardModel`",
+        f"(3-fold CV by Kendall tau over the pool, the best {SelectedRewardModel().top} averaged); "
+        "'plain forest' is",
+        "scikit-learn's RandomForestRegressor with its defaults on the same points and features.",
+        "Fit ms is CPU time of one fit (CV included). The issue's reference is the plain forest on",
+        "the one-hot encoding, the features the search used so far.",
         "",
         "### Targets",
         "",
-        targets(rows, "one-hot + nbg"),
-        targets(rows, "one-hot"),
+        "The first pair is the issue's target (the forest on the features the search used so far);",
+        "the others compare on equal features.",
+        "",
+        all_targets(rows),
     ]
     for label in ("one-hot", "one-hot + nbg"):
         lines += [
@@ -205,7 +220,7 @@ def main(argv: list[str] | None = None) -> None:
     rows, choices = measure(args)
     seconds = time.perf_counter() - started
     write_section(args.out, SECTION, section(rows, choices, args, seconds))
-    print(targets(rows, "one-hot + nbg"), targets(rows, "one-hot"), sep="\n")
+    print(all_targets(rows))
     print(f"{args.out} written in {seconds / 60:.1f} min")
 
 

@@ -49,7 +49,7 @@ class DynaPPO(PPO):
         model_batch: int = 16,
         quality_threshold: float = 0.3,
         novelty_weight: float = 0.1,
-        novelty_radius: int = 1,
+        novelty_radius: int = 0,
         refit_growth: float = 0.2,
         **ppo: Any,
     ) -> None:
