@@ -56,7 +56,9 @@ class Forest:
         self.model.fit(features, targets)
 
     def predict(self, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        trees = np.array([tree.predict(features) for tree in self.model.estimators_])
+        # each tree's own predictor: estimator.predict's input checks cost more than the tree
+        rows = np.ascontiguousarray(features, dtype=np.float32)
+        trees = np.array([tree.tree_.predict(rows)[:, 0] for tree in self.model.estimators_])
         return trees.mean(axis=0), trees.std(axis=0)
 
 

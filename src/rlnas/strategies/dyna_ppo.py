@@ -33,8 +33,13 @@ class DynaPPO(PPO):
     ``model_rounds``: the most model rounds per real batch (the paper's M). ``model_batch``:
     walks per model round. ``quality_threshold``: the cross-validated Kendall tau the model
     needs (FLEXS gated on R^2 >= 0.5; tau is what a search needs and sits lower for the same
-    model). ``novelty_weight`` and ``novelty_radius``: the density penalty (a public DyNA-PPO
-    config: 0.1 and 2; radius 1 here, as our spaces have 5-15 decisions, not hundreds).
+    model). Measured at 40 points, a model of pure noise cross-validated between -0.18 and 0.32
+    (6 seeds), and on the policy's own evaluations of nbg:cora at 100 points between 0.05 and
+    0.28 (3 seeds; photo 0.25-0.41): at 0.3 the gate mostly keeps PPO plain on cora.
+    ``novelty_weight`` and ``novelty_radius``: the density penalty (a public DyNA-PPO config:
+    0.1 and 2). Radius 0 penalizes only walks evaluated before: with radius 1 on the
+    5-decision toy space, after 60 evaluations the mode's neighbours were all known and the
+    penalty pushed the policy off the best option of a decision.
     ``refit_growth``: the model is refit once the evaluations have grown by this fraction.
     ``ppo``: the keywords of ``PPO`` (and through it of ``PolicySearch``).
     """
@@ -50,7 +55,7 @@ class DynaPPO(PPO):
         quality_threshold: float = 0.3,
         novelty_weight: float = 0.1,
         novelty_radius: int = 0,
-        refit_growth: float = 0.2,
+        refit_growth: float = 0.3,
         **ppo: Any,
     ) -> None:
         if model_rounds < 0 or model_batch < 2 or novelty_radius < 0:

@@ -43,7 +43,7 @@ class DynaQ(QLearning):
         planning_steps: int = 10,
         space_fraction: float = 0.5,
         min_quality: float = 0.3,
-        refit_growth: float = 0.2,
+        refit_growth: float = 0.3,
         **q_learning: Any,
     ) -> None:
         if planning_steps < 0 or not 0.0 <= space_fraction <= 1.0:

@@ -24,8 +24,9 @@ from rlnas.strategies.episodes import Episode
 from rlnas.strategies.policy_search import PolicySearch
 from rlnas.trial import Trial
 
-Row = tuple[Architecture, list[float], list[float], int]
-"""A batch row: walk, return per decision, old log-prob per decision, decisions chosen."""
+Row = tuple[Architecture, list[float], list[float] | None, int]
+"""A batch row: walk, return per decision, old log-prob per decision (None: not drawn by the
+policy; filled in under the current policy at the update), decisions chosen."""
 
 
 class PPO(PolicySearch):
@@ -68,10 +69,8 @@ class PPO(PolicySearch):
 
     def propose(self) -> Architecture:
         walk, log_probs = self.draw()
-        if log_probs is None:  # a neighbour of a repeat: its log-probs under today's policy
-            with torch.no_grad():
-                log_probs = self.policy([walk]).step_log_probs[0].tolist()
-        self.pending[walk] = log_probs
+        if log_probs is not None:  # a neighbour of a repeat gets today's, at the update
+            self.pending[walk] = log_probs
         return walk
 
     def tell(self, architecture: Architecture, trial: Trial) -> None:
@@ -81,15 +80,19 @@ class PPO(PolicySearch):
     def collect(self, episode: Episode) -> None:
         """Add a finished episode to the batch; a full batch is learned from."""
         old_log_probs = self.pending.pop(episode.walk, None)
-        if old_log_probs is None:
-            with torch.no_grad():
-                old_log_probs = self.policy([episode.walk]).step_log_probs[0].tolist()
         returns = self.episodes.returns(episode)
         self.batch.append((episode.walk, returns, old_log_probs, episode.length))
         if len(self.batch) >= self.batch_size:
             self._update()
 
     def _update(self) -> None:
+        missing = [i for i, (_, _, old, _) in enumerate(self.batch) if old is None]
+        if missing:  # not drawn by the policy (neighbours, repeats): today's log-probs, batched
+            with torch.no_grad():
+                scored = self.policy([self.batch[i][0] for i in missing]).step_log_probs
+            for i, old in zip(missing, scored.tolist()):
+                walk, returns, _, length = self.batch[i]
+                self.batch[i] = (walk, returns, old, length)
         whole = [returns[0] for _, returns, _, _ in self.batch]
         self.optimize(self.batch, self.update_baseline(whole, self.baseline_decay))
         self.batch = []

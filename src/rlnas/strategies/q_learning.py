@@ -72,6 +72,7 @@ class QLearning(Strategy):
         self.table = QTable(self.episodes.space, initial_q)
         self.shaper = RewardShaper(reward_shaping)
         self.buffer: list[Episode] = []  # episodes with news, in the order told
+        self._encoded: dict[Architecture, list[int]] = {}  # a cache: walk -> option indices
 
     def ask(self, n: int = 1) -> list[Architecture]:
         epsilon = self.schedule(len(self.buffer))
@@ -94,7 +95,10 @@ class QLearning(Strategy):
 
     def learn(self, episode: Episode, shaped: Sequence[float]) -> None:
         """Back up one episode, last decision first, given its steps' shaped rewards."""
-        actions = self.episodes.space.encode(episode.walk)[: episode.length]
+        actions = self._encoded.get(episode.walk)
+        if actions is None:  # replay backs up the same walks again and again
+            actions = self._encoded[episode.walk] = self.episodes.space.encode(episode.walk)
+        actions = actions[: episode.length]
         rewards = self.episodes.rewards(episode, shaped)
         discounts = self.episodes.discounts(episode)
         for step in reversed(range(len(actions))):
