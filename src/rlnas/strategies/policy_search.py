@@ -33,7 +33,9 @@ class PolicySearch(Strategy):
     (``strategies/neighbours.py``), so a converged policy keeps proposing new architectures
     near its mode instead of repeats (on a chain of 8 three-way decisions, ``reinforce`` and
     ``ppo`` otherwise stopped after ~95 distinct architectures in 1,000 proposals; with it they
-    proposed 910 and 964 on ``syn:chain8``, ``benchmarks/tabular_strategies.py``).
+    proposed 910 and 964 on ``syn:chain8``, ``benchmarks/tabular_strategies.py``). One-shot
+    only: progressive walks that regrow a known network are answered from the cache step by
+    step, and replacing them kept the policies from settling on the best growth.
     """
 
     progressive = True
@@ -87,7 +89,7 @@ class PolicySearch(Strategy):
         """
         sample = self.policy.sample(self.generator)
         walk = sample.architecture
-        if self.avoid_repeats and walk.key in self.proposed:
+        if self.avoid_repeats and not self.episodes.progressive and walk.key in self.proposed:
             neighbour = new_neighbour(self.episodes.space, walk, self.proposed, self.rng)
             if neighbour is not None:
                 self.proposed.add(neighbour.key)
