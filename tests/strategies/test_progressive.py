@@ -14,7 +14,7 @@ from rlnas.trial import Status, Trial
 LAYERS = 4
 PROGRESSIVE = [name for name in sorted(rlnas.STRATEGIES) if strategy_class(name).progressive]
 GROWING = EpisodeSettings(mode="progressive")
-OPTIONS = {name: {"epsilon_length": 40} for name in ("q-learning", "sarsa")}
+OPTIONS = {name: {"epsilon_length": 40} for name in ("q-learning", "sarsa", "dyna-q")}
 """The epsilon schedule counts episodes: end it within the 60 the learning test runs."""
 
 

@@ -44,7 +44,11 @@ class Strategy(ABC):
         ``entropy`` {decision: nats}, ``probabilities`` {decision: [p per option]} (along the
         greedy path), ``q_values`` {decision: [q per option]} (greedy path), ``baseline`` and
         ``value`` (floats), ``epsilon`` (float), ``model_error`` (|predicted - true| reward of the
-        latest evaluation) and ``predicted`` (float). Strategies that learn nothing return {}.
+        latest evaluation) and ``predicted`` (float); model-based strategies add
+        ``model_quality`` (the reward model's cross-validated Kendall tau on the evaluations so
+        far), ``model_rounds`` (DyNA-PPO: model-rewarded rounds after the latest real batch, 0
+        when the model was not good enough) and ``planned`` (Dyna-Q: simulated episodes backed
+        up so far). Strategies that learn nothing return {}.
         """
         return {}
 

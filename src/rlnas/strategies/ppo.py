@@ -20,8 +20,13 @@ from typing import Any
 import torch
 
 from rlnas.space import Architecture, SearchSpace
+from rlnas.strategies.episodes import Episode
 from rlnas.strategies.policy_search import PolicySearch
 from rlnas.trial import Trial
+
+Row = tuple[Architecture, list[float], list[float] | None, int]
+"""A batch row: walk, return per decision, old log-prob per decision (None: not drawn by the
+policy; filled in under the current policy at the update), decisions chosen."""
 
 
 class PPO(PolicySearch):
@@ -59,28 +64,39 @@ class PPO(PolicySearch):
         self.pending: dict[Architecture, list[float]] = {}  # walk -> log-probs when drawn
 
     def propose(self) -> Architecture:
-        sample = self.policy.sample(self.generator)
-        self.pending[sample.architecture] = list(sample.step_log_probs)
-        return sample.architecture
+        walk, log_probs = self.draw()
+        if log_probs is not None:  # a neighbour of a repeat gets today's, at the update
+            self.pending[walk] = log_probs
+        return walk
 
     def tell(self, architecture: Architecture, trial: Trial) -> None:
         for episode in self.episodes.tell(architecture, trial, self.shaper):
-            old_log_probs = self.pending.pop(episode.walk, None)
-            if old_log_probs is None:
-                with torch.no_grad():
-                    old_log_probs = self.policy([episode.walk]).step_log_probs[0].tolist()
-            returns = self.episodes.returns(episode)
-            self.collect((episode.walk, returns, old_log_probs, episode.length))
+            self.add_episode(episode)
+
+    def add_episode(self, episode: Episode) -> None:
+        """Into the batch: the walk, its returns, its log-probs when drawn, its length."""
+        old_log_probs = self.pending.pop(episode.walk, None)
+        self.collect((episode.walk, self.episodes.returns(episode), old_log_probs, episode.length))
 
     def update(self) -> None:
-        # the batch: (walk, return per decision, old log-prob per decision, decisions chosen)
-        walks = [walk for walk, _, _, _ in self.batch]
-        returns = torch.tensor([returns for _, returns, _, _ in self.batch])
-        old_log_probs = torch.tensor([old for _, _, old, _ in self.batch])
-        chosen = self.chosen([length for *_, length in self.batch])
+        missing = [i for i, (_, _, old, _) in enumerate(self.batch) if old is None]
+        if missing:  # not drawn by the policy (neighbours, repeats): today's log-probs, batched
+            with torch.no_grad():
+                scored = self.policy([self.batch[i][0] for i in missing]).step_log_probs
+            for i, old in zip(missing, scored.tolist()):
+                walk, returns, _, length = self.batch[i]
+                self.batch[i] = (walk, returns, old, length)
         whole = [returns[0] for _, returns, _, _ in self.batch]
-        advantages = returns - self.update_baseline(whole, self.baseline_decay)
-        if self.normalize_advantages and len(self.batch) > 1:
+        self.optimize(self.batch, self.update_baseline(whole, self.baseline_decay))
+
+    def optimize(self, batch: list[Row], baseline: float) -> None:
+        """``epochs`` clipped-surrogate steps on (walk, returns, old log-probs, length) rows."""
+        walks = [walk for walk, _, _, _ in batch]
+        returns = torch.tensor([returns for _, returns, _, _ in batch])
+        old_log_probs = torch.tensor([old for _, _, old, _ in batch])
+        chosen = self.chosen([length for *_, length in batch])
+        advantages = returns - baseline
+        if self.normalize_advantages and len(batch) > 1:
             mean, std = advantages[chosen].mean(), advantages[chosen].std()
             advantages = (advantages - mean) / (std + 1e-8)
         advantages = advantages * chosen  # decisions forced after a stop teach nothing

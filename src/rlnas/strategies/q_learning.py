@@ -72,6 +72,7 @@ class QLearning(Strategy):
         self.table = QTable(self.episodes.space, initial_q)
         self.shaper = RewardShaper(reward_shaping)
         self.buffer: list[Episode] = []  # episodes with news, in the order told
+        self._encoded: dict[Architecture, list[int]] = {}  # a cache: walk -> option indices
 
     def ask(self, n: int = 1) -> list[Architecture]:
         epsilon = self.schedule(len(self.buffer))
@@ -79,18 +80,25 @@ class QLearning(Strategy):
 
     def tell(self, architecture: Architecture, trial: Trial) -> None:
         for episode in self.episodes.tell(architecture, trial, self.shaper):
-            if not episode.cached:  # a repeat is learned from again but not replayed twice
-                self.buffer.append(episode)
-            self.learn(episode, episode.shaped)
-            if self.replay and self.buffer:
-                size = min(self.replay, len(self.buffer))
-                for index in self.rng.choice(len(self.buffer), size, replace=False):
-                    past = self.buffer[int(index)]
-                    self.learn(past, self.episodes.reshaped(past, self.shaper))
+            self.learn_episode(episode)
+
+    def learn_episode(self, episode: Episode) -> None:
+        """Learn from a finished real episode, then replay past ones."""
+        if not episode.cached:  # a repeat is learned from again but not replayed twice
+            self.buffer.append(episode)
+        self.learn(episode, episode.shaped)
+        if self.replay and self.buffer:
+            size = min(self.replay, len(self.buffer))
+            for index in self.rng.choice(len(self.buffer), size, replace=False):
+                past = self.buffer[int(index)]
+                self.learn(past, self.episodes.reshaped(past, self.shaper))
 
     def learn(self, episode: Episode, shaped: Sequence[float]) -> None:
         """Back up one episode, last decision first, given its steps' shaped rewards."""
-        actions = self.episodes.space.encode(episode.walk)[: episode.length]
+        actions = self._encoded.get(episode.walk)
+        if actions is None:  # replay backs up the same walks again and again
+            actions = self._encoded[episode.walk] = self.episodes.space.encode(episode.walk)
+        actions = actions[: episode.length]
         rewards = self.episodes.rewards(episode, shaped)
         discounts = self.episodes.discounts(episode)
         for step in reversed(range(len(actions))):

@@ -27,6 +27,8 @@ STRATEGIES: dict[str, str] = {
     "q-learning": "rlnas.strategies.q_learning:QLearning",
     "sarsa": "rlnas.strategies.sarsa:SARSA",
     "mcts": "rlnas.strategies.mcts:MCTS",
+    "dyna-q": "rlnas.strategies.dyna_q:DynaQ",
+    "dyna-ppo": "rlnas.strategies.dyna_ppo:DynaPPO",
 }
 
 
