@@ -105,7 +105,7 @@ def resume(
     path = Path(store)
     if not path.is_file():
         raise StoreError(f"store {path} does not exist")
-    with Store(path) as opened:
+    with Store(path, read_only=True) as opened:
         experiment = opened.experiment(name)
     stored = experiment.config.get("settings")
     if stored is None:

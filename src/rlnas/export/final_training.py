@@ -77,7 +77,7 @@ def train_final(
     path = Path(store_path)
     if not path.is_file():
         raise StoreError(f"store {path} does not exist")
-    with Store(path) as store:
+    with Store(path, read_only=True) as store:
         experiment = store.experiment(name)
         trials = store.trials(experiment)
     config = experiment.config
