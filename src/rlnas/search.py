@@ -65,6 +65,7 @@ def search(
     episodes: EpisodeSettings | None = None,
     config: Mapping[str, Any] | None = None,
     on_trial: ProgressCallback | None = None,
+    on_start: Callable[[str | None], None] | None = None,
     max_repeats: int = 1000,
     workers: int = 1,
     executor: str | Executor | None = None,
@@ -83,6 +84,8 @@ def search(
     path or an open Store) every trial and a strategy checkpoint are saved as they happen under
     the experiment ``name``. ``config`` is extra context saved with the experiment. The search
     stops early after ``max_repeats`` proposals in a row that were all evaluated before.
+    ``on_start(name)`` is called once everything is checked and the experiment ``name`` (None
+    without a store) exists, before the first evaluation.
 
     ``workers`` evaluations run at once on ``executor`` ("serial", "process", "ray" or an
     Executor instance, which brings its own workers and timeout; by default serial for one
@@ -134,6 +137,8 @@ def search(
             experiment_name = name or opened.unique_name(f"{strategy.name}-{space.name}-seed{seed}")
             loop.experiment = opened.create_experiment(experiment_name, experiment_config, seed)
         executor.start(evaluate, objective)
+        if on_start is not None:
+            on_start(loop.experiment.name if loop.experiment is not None else None)
         try:
             return loop.run(executor)
         finally:
