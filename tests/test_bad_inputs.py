@@ -133,7 +133,7 @@ def test_bad_input_is_one_line_exit_2_and_leaves_the_store(case, kept, monkeypat
     ids=["show", "experiments", "train-final", "report", "resume"],
 )
 def test_read_commands_leave_an_empty_file_empty(argv, kept, monkeypatch, capsys) -> None:
-    code, out, err = run(argv, monkeypatch, capsys)
+    code, _, err = run(argv, monkeypatch, capsys)
     assert code == 2
     assert err.startswith("error:") and len(err.strip().splitlines()) == 1, err
     assert "no experiments" in err
@@ -220,7 +220,7 @@ def test_user_strings_are_printed_literally(name, kept, monkeypatch, capsys) -> 
 
 
 def test_the_task_is_stated_when_the_search_starts(kept, monkeypatch, capsys) -> None:
-    code, out, err = run([*TASK, "--kind", "binary", "--store", "runs.db"], monkeypatch, capsys)
+    code, _, err = run([*TASK, "--kind", "binary", "--store", "runs.db"], monkeypatch, capsys)
     assert code == 0, err
     stated = next(line for line in err.splitlines() if line.startswith("task "))
     assert f"csv:{Path('iris.csv').absolute()}" in stated
