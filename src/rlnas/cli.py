@@ -35,19 +35,19 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from rlnas.compare import Run, write_outputs
-from rlnas.compare import compare as run_compare
 from rlnas.config import SearchConfig
 from rlnas.devices import DeviceSettings
 from rlnas.errors import UserError
 from rlnas.estimators.tabular import BENCHMARK_NAMES
-from rlnas.report import export_trajectories, write_report
 from rlnas.runner import RESUMABLE, run
 from rlnas.runner import resume as resume_search
 from rlnas.search import SearchResult
 from rlnas.store import Store
 from rlnas.strategies import STRATEGIES
 from rlnas.trial import Trial, best_first
+
+if typing.TYPE_CHECKING:
+    from rlnas.compare import Run
 
 try:  # typer parses with its own copy of click from 0.2x on
     from typer._click import exceptions as click_errors
@@ -348,6 +348,8 @@ def report(
     ),
 ) -> None:
     """Write a self-contained HTML report (interactive plots) on stored experiments."""
+    from rlnas.report import write_report
+
     path = write_report(store, output, names=name or ())
     stdout.print(f"report written to {path}", markup=False, highlight=False, soft_wrap=True)
 
@@ -361,6 +363,8 @@ def export_trajectories_command(
     ] = Path("trajectories.csv"),
 ) -> None:
     """Export every trial as RL steps (state, action, reward, costs), one row per decision."""
+    from rlnas.report import export_trajectories
+
     rows = export_trajectories(store, output, names=name or ())
     stdout.print(f"{rows} steps written to {output}", markup=False, highlight=False, soft_wrap=True)
 
@@ -378,6 +382,9 @@ def compare(
     as_json: Annotated[bool, typer.Option("--json", help="Print only the JSON summary.")] = False,
 ) -> None:
     """Compare strategies over many seeds on a tabular benchmark: regrets, speed, anytime curves."""
+    from rlnas.compare import compare as run_compare
+    from rlnas.compare import write_outputs
+
     names = [name.strip() for name in strategies.split(",") if name.strip()]
     _refuse_a_file(out)
     bar = Progress(
