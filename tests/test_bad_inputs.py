@@ -237,3 +237,16 @@ def test_an_npz_of_two_dimensional_rows_is_one_channel_images(kept) -> None:
 
     task = load_task("npz:images.npz")
     assert task.input_shape == (1, 8, 8)
+
+
+def test_ctrl_c_says_how_to_resume(kept, monkeypatch, capsys) -> None:
+    argv = ["search", "--evaluator", "misuse_evaluators:interrupts", "--metric", "score"]
+    argv += ["--space", "rlnas_examples.scoring:SPACE", "--store", "runs.db", "--name", "cut"]
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parent.parent / "examples"))
+    code, out, err = run(argv, monkeypatch, capsys)
+    assert code == 130
+    assert err.strip().splitlines()[-1].startswith("error: interrupted")
+    assert "rlnas resume --store runs.db --name cut" in err
+    assert "Traceback" not in out + err
+    with Store(kept, read_only=True) as store:
+        assert store.experiment("cut").status == "interrupted"
