@@ -60,6 +60,7 @@ def test_a_family_by_import_path_is_searched_resumed_trained_and_exported(
     with rlnas.Store(own_code / "runs.db", read_only=True) as opened:
         config = opened.experiment("mine").config
     assert config["space"] == FAMILY
+    assert config["budget"] == config["settings"]["budget"] == 3  # the extension is recorded
     elsewhere = own_code / "elsewhere"
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)

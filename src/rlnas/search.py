@@ -123,6 +123,12 @@ def search(
         if opened is not None and resume and name in {e.name for e in opened.experiments()}:
             loop.experiment = opened.experiment(name)
             loop.restore(space, seed)
+            if loop.experiment.config.get("budget") != budget:  # extended (or cut) on resume
+                settings = dict(config or {}).get("settings")
+                changed = {"budget": budget, **({"settings": settings} if settings else {})}
+                loop.experiment = opened.update_config(
+                    loop.experiment, {**loop.experiment.config, **changed}
+                )
         elif opened is not None:
             experiment_config = {
                 "space": space.name,
@@ -293,6 +299,8 @@ class _SearchLoop:
             self.strategy.load_state_dict(checkpoint[1]["strategy"])
             if self.evaluator is not None:
                 self.evaluator.load_state_dict(checkpoint[1]["evaluator"])
+        except UserError as error:  # the strategy's own check (``StrategyMisuse``)
+            raise StoreError(f"the checkpoint of {self.experiment.name!r}: {error}") from None
         except (KeyError, TypeError, ValueError, RuntimeError) as error:
             raise StoreError(
                 f"the checkpoint of {self.experiment.name!r} does not fit strategy "

@@ -221,6 +221,15 @@ class Store:
         rows = self._connection.execute("SELECT * FROM experiments ORDER BY id").fetchall()
         return [_experiment(row) for row in rows]
 
+    def update_config(self, experiment: Experiment, config: Mapping[str, Any]) -> Experiment:
+        """Replace the experiment's stored configuration (a resume that extends the budget)."""
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE experiments SET config = ?, updated_at = ? WHERE id = ?",
+                (json.dumps(dict(config)), time.time(), experiment.id),
+            )
+        return self.experiment(experiment.name)
+
     def set_status(self, experiment: Experiment, status: str) -> None:
         with self._transaction() as db:
             db.execute(
