@@ -24,22 +24,30 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
+from rich.text import Text
 
-from rlnas.compare import Run, write_outputs
-from rlnas.compare import compare as run_compare
 from rlnas.config import SearchConfig
 from rlnas.devices import DeviceSettings
 from rlnas.errors import UserError
 from rlnas.estimators.tabular import BENCHMARK_NAMES
-from rlnas.report import export_trajectories, write_report
 from rlnas.runner import RESUMABLE, run
 from rlnas.runner import resume as resume_search
 from rlnas.search import SearchResult
 from rlnas.store import Store
 from rlnas.strategies import STRATEGIES
 from rlnas.trial import Trial, best_first
+
+if typing.TYPE_CHECKING:
+    from rlnas.compare import Run
 
 try:  # typer parses with its own copy of click from 0.2x on
     from typer._click import exceptions as click_errors
@@ -169,35 +177,58 @@ def resume(store: StoreOption = Path("runs.db"), name: NameOption = None, **valu
 
 
 def _run_and_show(store: Path | None, start: Callable[[dict[str, Any]], SearchResult]) -> None:
-    """Run a search with progress (stages, then a bar over trials); print the best."""
-    with _progress() as progress:
-        result = start({"on_trial": progress.trial, "on_stage": progress.stage})
+    """Run a search with progress (stages, then a bar over trials); print the best.
+
+    Ctrl-C stops it (the store marks the experiment interrupted) and says how to continue.
+    """
+    try:
+        with _progress() as progress:
+            callbacks = {
+                "on_trial": progress.trial,
+                "on_stage": progress.stage,
+                "on_start": progress.started,
+            }
+            result = start(callbacks)
+    except KeyboardInterrupt:
+        where = f" --store {store}" if store is not None else ""
+        name = progress.experiment
+        again = f"rlnas resume{where}" + (f" --name {name}" if name else "")
+        raise Interrupted(f"interrupted; continue the search with `{again}`") from None
     if result.best is None:
         raise UserError("every trial failed; see `rlnas show` for the reasons")
     best = result.best
-    stdout.print(f"best of {len(result.trials)} trials (experiment {result.experiment}):")
+    _plain(f"best of {len(result.trials)} trials (experiment {result.experiment}):")
     table = Table()
     table.add_column("decision")
     table.add_column("option")
     for decision, option in best.architecture.choices.items():
-        table.add_row(decision, str(option))
+        table.add_row(Text(decision), Text(str(option)))
     stdout.print(table)
-    stdout.print(", ".join(f"{k} = {v:.6g}" for k, v in best.metrics.items()))
+    _plain(", ".join(f"{k} = {v:.6g}" for k, v in best.metrics.items()))
     if store is not None:
-        stdout.print(f"stored in {store}", markup=False, highlight=False)
+        _plain(f"stored in {store}")
+
+
+class Interrupted(Exception):
+    """Ctrl-C during a search: printed as one line that says how to resume, exit status 130."""
+
+
+def _plain(text: str, console_: Console | None = None) -> None:
+    """Print a line that holds user strings literally (no rich markup, no highlighting)."""
+    (console_ or stdout).print(text, markup=False, highlight=False, soft_wrap=True)
 
 
 @app.command()
 def show(
     store: StoreOption = Path("runs.db"),
     name: NameOption = None,
-    top: Annotated[int | None, typer.Option(help="Show only the K best trials.")] = None,
+    top: Annotated[
+        int | None, typer.Option(min=1, help="Show only the K best trials (K >= 1).")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print trials as JSON.")] = False,
 ) -> None:
-    """Show an experiment's trials, best first."""
-    if not store.is_file():
-        raise UserError(f"store {store} does not exist")
-    with Store(store) as opened:
+    """Show an experiment's trials, best first (the store is only read)."""
+    with Store(store, read_only=True) as opened:
         experiment = opened.experiment(name)
         trials = sorted(opened.trials(experiment), key=best_first)
     direction = experiment.config.get("direction", "maximize")
@@ -206,26 +237,68 @@ def show(
     if as_json:
         sys.stdout.write(json.dumps([trial.to_dict() for trial in trials], indent=1) + "\n")
         return
-    table = Table(title=f"{experiment.name} ({experiment.status}, {direction})")
+    table = Table(title=Text(f"{experiment.name} ({experiment.status}, {direction})"))
     for column in ("#", "status", "architecture", "metrics"):
         table.add_column(column)
     for trial in trials:
         metrics = trial.error or ", ".join(f"{k}={v:.4g}" for k, v in trial.metrics.items())
         architecture = " ".join(f"{k}={v}" for k, v in trial.architecture.items())
-        table.add_row(str(trial.number), trial.status, architecture, metrics)
+        table.add_row(str(trial.number), trial.status, Text(architecture), Text(metrics))
     stdout.print(table)
+
+
+@app.command()
+def experiments(
+    store: StoreOption = Path("runs.db"),
+    as_json: Annotated[bool, typer.Option("--json", help="Print them as JSON.")] = False,
+) -> None:
+    """List a store's experiments: name, status, what was searched, trials (only reads it)."""
+    with Store(store, read_only=True) as opened:
+        rows = [(e, len(opened.trials(e))) for e in opened.experiments()]
+    if as_json:
+        listed = [
+            {"name": e.name, "status": e.status, "trials": count, "seed": e.seed, **_what(e)}
+            for e, count in rows
+        ]
+        sys.stdout.write(json.dumps(listed, indent=1) + "\n")
+        return
+    table = Table(title=Text(f"experiments in {store}"))
+    for column in ("name", "status", "trials", "searched", "strategy", "metric"):
+        table.add_column(column)
+    for experiment, count in rows:
+        what = _what(experiment)
+        table.add_row(
+            Text(experiment.name),
+            experiment.status,
+            str(count),
+            Text(str(what["searched"])),
+            Text(str(what["strategy"])),
+            Text(str(what["metric"])),
+        )
+    stdout.print(table)
+
+
+def _what(experiment: Any) -> dict[str, Any]:
+    config = experiment.config
+    searched = config.get("task") or config.get("benchmark") or config.get("space")
+    return {
+        "searched": searched,
+        "strategy": config.get("strategy"),
+        "metric": config.get("metric"),
+        "budget": config.get("budget"),
+    }
 
 
 @app.command(name="list")
 def list_names() -> None:
     """List the strategies, benchmarks, tasks and model spaces rlnas knows."""
     from rlnas.space.models import MODEL_SPACES
-    from rlnas.tasks import TASKS
+    from rlnas.tasks import FILE_PREFIXES, TASKS
 
-    stdout.print("strategies: " + ", ".join(STRATEGIES))
-    stdout.print("benchmarks: " + ", ".join(BENCHMARK_NAMES))
-    stdout.print("tasks: " + ", ".join(TASKS) + ", csv:PATH, npz:PATH")
-    stdout.print("spaces: " + ", ".join(MODEL_SPACES))
+    _plain("strategies: " + ", ".join(STRATEGIES))
+    _plain("benchmarks: " + ", ".join(BENCHMARK_NAMES))
+    _plain("tasks: " + ", ".join([*TASKS, *(f"{prefix}:PATH" for prefix in FILE_PREFIXES)]))
+    _plain("spaces: " + ", ".join(MODEL_SPACES) + ", or your own as package.module:Name")
 
 
 @app.command(name="train-final")
@@ -243,14 +316,21 @@ def train_final(
     from rlnas.export import train_final as run_train_final
 
     devices = DeviceSettings(**given(values))
-    with console.status(f"training for {epochs} epochs and exporting to {out}"):
+    _refuse_a_file(out)
+    with console.status(f"training for {epochs} epochs and exporting to {escape(str(out))}"):
         final = run_train_final(
             store, name=name, trial=trial, epochs=epochs, out_dir=out, devices=devices
         )
-    stdout.print(f"trial {final.trial} of {final.experiment}, retrained for {epochs} epochs")
-    stdout.print("test: " + ", ".join(f"{k} = {v:.6g}" for k, v in final.test_metrics.items()))
+    _plain(f"trial {final.trial} of {final.experiment}, retrained for {epochs} epochs")
+    _plain("test: " + ", ".join(f"{k} = {v:.6g}" for k, v in final.test_metrics.items()))
     for path in final.files:
-        stdout.print(str(path), markup=False, highlight=False, soft_wrap=True)
+        _plain(str(path))
+
+
+def _refuse_a_file(out: Path) -> None:
+    """An output folder that names an existing file is refused before any work is done."""
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out} is a file; give a folder (it is created if missing)")
 
 
 NamesOption = Annotated[
@@ -268,6 +348,8 @@ def report(
     ),
 ) -> None:
     """Write a self-contained HTML report (interactive plots) on stored experiments."""
+    from rlnas.report import write_report
+
     path = write_report(store, output, names=name or ())
     stdout.print(f"report written to {path}", markup=False, highlight=False, soft_wrap=True)
 
@@ -281,6 +363,8 @@ def export_trajectories_command(
     ] = Path("trajectories.csv"),
 ) -> None:
     """Export every trial as RL steps (state, action, reward, costs), one row per decision."""
+    from rlnas.report import export_trajectories
+
     rows = export_trajectories(store, output, names=name or ())
     stdout.print(f"{rows} steps written to {output}", markup=False, highlight=False, soft_wrap=True)
 
@@ -298,12 +382,18 @@ def compare(
     as_json: Annotated[bool, typer.Option("--json", help="Print only the JSON summary.")] = False,
 ) -> None:
     """Compare strategies over many seeds on a tabular benchmark: regrets, speed, anytime curves."""
+    from rlnas.compare import compare as run_compare
+    from rlnas.compare import write_outputs
+
     names = [name.strip() for name in strategies.split(",") if name.strip()]
+    _refuse_a_file(out)
     bar = Progress(
-        TextColumn(f"comparing on {benchmark}"),
+        TextColumn(f"comparing on {escape(benchmark)}: runs"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
+        TextColumn("left"),
+        TimeRemainingColumn(),
         console=console,
     )
     task = bar.add_task("runs", total=None)
@@ -356,6 +446,8 @@ class _progress:
         )
         self.task = self.bar.add_task("starting", total=None, best="-")
         self.best: float | None = None
+        self.stages: list[str] = []
+        self.experiment: str | None = None
 
     def __enter__(self) -> _progress:
         return self  # the bar starts at the first stage, once the settings have been checked
@@ -366,9 +458,21 @@ class _progress:
             self.bar.stop()
 
     def stage(self, text: str) -> None:
+        self.stages.append(text)
         self.bar.update(self.task, description=escape(text))
         if console.is_terminal:  # a log file gets the bar from the first trial on
             self.bar.start()  # no-op once started
+
+    def started(self, experiment: str | None) -> None:
+        """Everything is checked and the experiment exists: say what is searched, and where."""
+        self.experiment = experiment
+        for text in self.stages:
+            if text.startswith("task "):
+                self.bar.console.print(text, markup=False, highlight=False, soft_wrap=True)
+        if experiment is not None:
+            self.bar.console.print(
+                f"experiment {experiment}", markup=False, highlight=False, soft_wrap=True
+            )
 
     def trial(self, trial: Trial, done: int, budget: int) -> None:
         self.bar.start()
@@ -391,12 +495,14 @@ def main() -> None:
         if isinstance(error, click_errors.BadParameter) and error.param is not None:
             _fail(f"invalid setting {error.param.name!r}: {error.message}")
         _fail(error.format_message())
-    except typer.Abort:
-        _fail("interrupted")
+    except Interrupted as interrupted:
+        _fail(str(interrupted), status=130)
+    except (typer.Abort, KeyboardInterrupt):
+        _fail("interrupted", status=130)
 
 
-def _fail(message: str) -> NoReturn:
-    """Print ``message`` as the one line of a user error and exit with status 2."""
+def _fail(message: str, status: int = 2) -> NoReturn:
+    """Print ``message`` as the one line of a user error and exit with ``status``."""
     flat = " ".join(message.split())
     console.print(f"error: {flat}", markup=False, highlight=False, soft_wrap=True)
-    sys.exit(2)
+    sys.exit(status)

@@ -1,15 +1,17 @@
 """From a name to a search problem: the space, the evaluator, the objective, and what to record.
 
 A benchmark name (``nbg:cora``) gives a look-up table; a task name (``digits``, ``csv:PATH``)
-gives a model space trained by ``TrainingEvaluator``. ``rlnas.run`` and ``rlnas.env.make`` both
+gives a model space (built-in, or the user's family by import path) trained by
+``TrainingEvaluator``; an ``evaluator`` import path gives the user's own evaluator over the
+SearchSpace that ``space`` names. ``rlnas.run`` and ``rlnas.env.make`` both
 start here, so a name means the same thing everywhere.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, Literal
+from dataclasses import dataclass, replace
+from typing import Any, Literal, Self
 
 from pydantic import Field
 
@@ -17,10 +19,12 @@ from rlnas.devices import DeviceSettings
 from rlnas.errors import UserError
 from rlnas.estimators.recipe import TrainingRecipe
 from rlnas.estimators.tabular import load_benchmark
-from rlnas.evaluator import Evaluator
+from rlnas.evaluator import Evaluator, EvaluatorError
+from rlnas.importing import import_object
 from rlnas.rewards import Constraint, Objective
 from rlnas.settings import Settings
 from rlnas.space import SearchSpace
+from rlnas.tasks import Kind, absolute_task_name
 
 DEFAULT_BENCHMARK = "nbg:cora"
 
@@ -32,14 +36,29 @@ class ProblemSettings(Settings):
         None, description="Tabular benchmark, e.g. nbg:cora (the default without a task)."
     )
     task: str | None = Field(
-        None, description="Data set to train on: digits, mnist, ..., csv:PATH or npz:PATH."
+        None,
+        description="Data set to train on: digits, mnist, ..., csv:PATH (the target is the last "
+        "column unless target names it), npz:PATH (arrays X and y), npy:PATH or folder:PATH.",
     )
     space: str | None = Field(
         None,
-        description="Model space of the task: chain-cnn, cell-cnn, conv1d, mlp "
-        "(default: the one that suits its input shape).",
+        description="Model space of the task: chain-cnn, cell-cnn, nb201-cell, conv1d, mlp, or "
+        "your own family as package.module:Name (default: the one that suits the input shape); "
+        "with an evaluator, the import path of its SearchSpace.",
     )
-    target: str | None = Field(None, description="Target column of a csv: task.")
+    target: str | None = Field(
+        None, description="Target column of a csv: task (default: the last column)."
+    )
+    kind: Kind | None = Field(
+        None,
+        description="What the task predicts: classification, binary or regression (default: "
+        "inferred from the target's values).",
+    )
+    evaluator: str | None = Field(
+        None,
+        description="Your own evaluator as package.module:name (Architecture -> metrics), "
+        "searching the SearchSpace that space names; needs metric.",
+    )
     epochs: int = Field(10, ge=1, description="Training epochs per architecture.")
     data_fraction: float = Field(
         1.0, gt=0, le=1, description="Fraction of the training rows to train on."
@@ -57,10 +76,19 @@ class ProblemSettings(Settings):
 
     @property
     def searched(self) -> str:
-        """The task, or else the benchmark searched."""
+        """The task, or else the benchmark (or the user's evaluator) searched."""
         if self.task is not None and self.benchmark is not None:
             raise UserError("task and benchmark are exclusive: search a data set or a table")
+        if self.evaluator is not None:
+            return self.space or "your evaluator's space"
         return self.task or self.benchmark or DEFAULT_BENCHMARK
+
+    def with_absolute_paths(self) -> Self:
+        """These settings with the task's file path made absolute, so that a stored experiment
+        finds its data from any folder (``train-final`` and ``resume`` elsewhere)."""
+        if self.task is None:
+            return self
+        return self.replaced(task=absolute_task_name(self.task))
 
     def constraints(self) -> list[Constraint]:
         return [Constraint.parse(text) for text in self.constraint]
@@ -74,6 +102,8 @@ class Problem:
     evaluate: Evaluator
     objective: Objective
     context: Mapping[str, Any]
+    description: str | None = None
+    """One line on what is searched (a task's target, kind, metric, shapes and rows)."""
 
     @property
     def trains(self) -> bool:
@@ -95,9 +125,11 @@ def load_problem(
     """
     name = settings.searched
     constraints = settings.constraints()
+    if settings.evaluator is not None:
+        return _user_problem(settings, constraints)
     if settings.task is None:
-        if settings.space is not None or settings.target is not None:
-            raise UserError("space and target apply to a task search only")
+        if settings.space is not None or settings.target is not None or settings.kind is not None:
+            raise UserError("space, target and kind apply to a task search only")
         bench = load_benchmark(name)
         objective = Objective(
             settings.metric or bench.metric, settings.direction or "maximize", constraints
@@ -105,11 +137,12 @@ def load_problem(
         return Problem(bench.space, bench.evaluate, objective, {"benchmark": bench.name})
 
     # Imported here so that torch loads only for a task.
+    from rlnas.estimators.feasibility import check_feasible
     from rlnas.estimators.training import TrainingEvaluator
     from rlnas.space.models import default_space_name
     from rlnas.tasks import load_task
 
-    task = load_task(name, target=settings.target)
+    task = load_task(name, target=settings.target, kind=settings.kind)
     space_name = settings.space or default_space_name(task.input_shape)
     evaluator = TrainingEvaluator(
         task,
@@ -127,9 +160,48 @@ def load_problem(
     context = {
         "task": task.name,  # for an image folder, the name records the image size
         "target": settings.target,
+        "kind": task.kind,
         "space": space_name,
         "epochs": evaluator.epochs,
         "data_fraction": evaluator.data_fraction,
         "recipe": evaluator.recipe.model_dump(mode="json"),
     }
-    return Problem(evaluator.search_space(), evaluator, objective, context)
+    space = evaluator.search_space()
+    check_feasible(task, evaluator.space, space, constraints, seed)
+    if space.name != space_name:  # a user's family: its SearchSpace is stored by its import path
+        space = replace(space, name=space_name)
+    return Problem(space, evaluator, objective, context, task.describe())
+
+
+def _user_problem(settings: ProblemSettings, constraints: list[Constraint]) -> Problem:
+    """The user's evaluator (by import path) over the SearchSpace that ``space`` names."""
+    if settings.task is not None or settings.benchmark is not None:
+        raise UserError("an evaluator scores its own space: give it no task or benchmark")
+    if settings.target is not None or settings.kind is not None:
+        raise UserError("target and kind apply to a task search only")
+    if settings.space is None:
+        raise UserError(
+            "a search with your own evaluator needs space: the import path of its SearchSpace "
+            "(package.module:SPACE, or a function that returns one)"
+        )
+    if settings.metric is None:
+        raise UserError(
+            "a search with your own evaluator needs metric: the name of the metric it returns "
+            "that the search optimizes"
+        )
+    space = import_object(settings.space, "search space")
+    if not isinstance(space, SearchSpace) and callable(space):
+        space = space()
+    if not isinstance(space, SearchSpace):
+        raise UserError(
+            f"search space {settings.space} is a {type(space).__name__}, not an rlnas.SearchSpace "
+            "(or a function that returns one)"
+        )
+    evaluate = import_object(settings.evaluator, "evaluator")
+    if isinstance(evaluate, type):
+        evaluate = evaluate()
+    if not callable(evaluate):
+        raise EvaluatorError(f"evaluator {settings.evaluator} is not callable")
+    objective = Objective(settings.metric, settings.direction or "maximize", constraints)
+    context = {"evaluator": settings.evaluator, "space": settings.space}
+    return Problem(replace(space, name=settings.space), evaluate, objective, context)

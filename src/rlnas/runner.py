@@ -30,9 +30,10 @@ from rlnas.strategies.episodes import EpisodeSettings
 StageCallback = Callable[[str], None]
 """Told what a run is doing before its first trial (loading data, training a supernet)."""
 
-RESUMABLE = {*ExecutionSettings.model_fields, *DeviceSettings.model_fields, "log"}
-"""What a resumed search may change: where and how fast it runs, what it logs to; not what it
-searches or how candidates are trained."""
+RESUMABLE = {*ExecutionSettings.model_fields, *DeviceSettings.model_fields, "log", "budget"}
+"""What a resumed search may change: where and how fast it runs, what it logs to, and its
+budget (a larger one extends a finished search); not what it searches or how candidates are
+trained."""
 
 _RENAMED = {"constraints": "constraint", "strategy_options": "strategy_option"}
 """Settings stored under another name by stores written before the names were unified."""
@@ -43,14 +44,18 @@ def run(
     *,
     on_trial: ProgressCallback | None = None,
     on_stage: StageCallback | None = None,
+    on_start: Callable[[str | None], None] | None = None,
     resume: bool = False,
 ) -> SearchResult:
     """Run the search that ``config`` describes (or continue it, ``resume``); its result.
 
     ``on_trial(trial, done, budget)`` is called after every trial, ``on_stage(text)`` before the
-    slow steps that come before the first one.
+    slow steps that come before the first one, and once with what is searched (a task's
+    target, kind, metric, shapes and rows); ``on_start(experiment)`` once all is checked and
+    the experiment exists. A task's file path is stored absolute.
     """
     stage = on_stage or (lambda text: None)
+    config = config.replaced(**dict(ProblemSettings.of(config).with_absolute_paths()))
     execution = ExecutionSettings.of(config)
     executor_options = execution.executor_options(config.store)
     stage(f"loading {config.searched}")
@@ -60,6 +65,8 @@ def run(
         TrainingRecipe.of(config),
         DeviceSettings.of(config),
     )
+    if problem.description is not None:
+        stage(problem.description)
     context = dict(problem.context)
     evaluate = _estimator(EstimatorSettings.of(config), problem, context, stage)
     strategy = _strategy(config, problem)
@@ -83,6 +90,7 @@ def run(
             strategy_options=config.strategy_option,
             config=context,
             on_trial=logger,
+            on_start=on_start,
             max_repeats=config.max_repeats,
             executor=executor,
             resume=resume,
@@ -95,6 +103,7 @@ def resume(
     *,
     on_trial: ProgressCallback | None = None,
     on_stage: StageCallback | None = None,
+    on_start: Callable[[str | None], None] | None = None,
     **changes: Any,
 ) -> SearchResult:
     """Continue experiment ``name`` (default: the latest) of ``store`` with its stored settings.
@@ -105,7 +114,7 @@ def resume(
     path = Path(store)
     if not path.is_file():
         raise StoreError(f"store {path} does not exist")
-    with Store(path) as opened:
+    with Store(path, read_only=True) as opened:
         experiment = opened.experiment(name)
     stored = experiment.config.get("settings")
     if stored is None:
@@ -122,7 +131,7 @@ def resume(
         )
     settings = {_RENAMED.get(key, key): value for key, value in stored.items()}
     config = SearchConfig(**{**settings, **given, "store": path, "name": experiment.name})
-    return run(config, on_trial=on_trial, on_stage=on_stage, resume=True)
+    return run(config, on_trial=on_trial, on_stage=on_stage, on_start=on_start, resume=True)
 
 
 def _estimator(

@@ -3,7 +3,11 @@
 The budget counts *distinct* architectures evaluated: a repeat (same canonical key) is answered
 from the cache at no cost, yet still told to the strategy, because a learning controller needs a
 reward for every sample it drew. A candidate that raises, returns no metric or diverges becomes a
-failed trial with its reason, and the search goes on.
+failed trial with its reason, and the search goes on. A candidate that breaks a hard constraint
+before any training (params, FLOPs: ``rewards.BEFORE_TRAINING``) is recorded as a *rejected*
+trial and told to the strategy as a failure, but uses no budget; ``max_repeats`` rejections in a
+row stop the search. The arguments, the space and the metric are checked first
+(``rlnas.preflight``), so that a mistake stores nothing.
 
 Up to ``workers`` architectures are evaluated at once by an executor (serial, process, Ray);
 trials are numbered in the order they finish. After every trial the store saves it together with
@@ -15,10 +19,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
+from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from rlnas import preflight
 from rlnas.errors import StoreError, UserError
 from rlnas.evaluator import Evaluator, StatefulEvaluator
 from rlnas.execution import Executor, evaluate_trial, make_executor
@@ -59,6 +65,7 @@ def search(
     episodes: EpisodeSettings | None = None,
     config: Mapping[str, Any] | None = None,
     on_trial: ProgressCallback | None = None,
+    on_start: Callable[[str | None], None] | None = None,
     max_repeats: int = 1000,
     workers: int = 1,
     executor: str | Executor | None = None,
@@ -77,6 +84,8 @@ def search(
     path or an open Store) every trial and a strategy checkpoint are saved as they happen under
     the experiment ``name``. ``config`` is extra context saved with the experiment. The search
     stops early after ``max_repeats`` proposals in a row that were all evaluated before.
+    ``on_start(name)`` is called once everything is checked and the experiment ``name`` (None
+    without a store) exists, before the first evaluation.
 
     ``workers`` evaluations run at once on ``executor`` ("serial", "process", "ray" or an
     Executor instance, which brings its own workers and timeout; by default serial for one
@@ -85,16 +94,22 @@ def search(
     ``resume=True`` continues the stored experiment ``name`` (same
     strategy, space and seed) from its last checkpoint, or starts it when it does not exist.
     """
-    if budget < 1:
-        raise UserError(f"the budget must be at least 1 architecture, got {budget}")
+    budget = preflight.check_whole_number("budget", budget, minimum=1)
+    seed = preflight.check_whole_number("seed", seed)
+    max_repeats = preflight.check_whole_number("max_repeats", max_repeats, minimum=1)
+    preflight.check_space(space, seed)
+    preflight.check_evaluator(evaluate)
     if resume and (store is None or name is None):
         raise UserError("resuming needs the store and the name of the experiment")
     objective = metric if isinstance(metric, Objective) else Objective(metric, direction)
+    preflight.check_metric(evaluate, objective)
     if isinstance(strategy, str):
         options = dict(strategy_options or {})
         strategy = make_strategy(strategy, space, seed=seed, options=options, episodes=episodes)
     if not isinstance(executor, Executor):
+        workers = preflight.check_whole_number("workers", workers, minimum=1)
         executor = make_executor(executor, workers, trial_timeout, **dict(executor_options or {}))
+    preflight.check_sendable(evaluate, executor.name)
     serial_only = isinstance(evaluate, StatefulEvaluator) and evaluate.serial_only
     if serial_only and executor.name != "serial":
         raise UserError(
@@ -108,6 +123,12 @@ def search(
         if opened is not None and resume and name in {e.name for e in opened.experiments()}:
             loop.experiment = opened.experiment(name)
             loop.restore(space, seed)
+            if loop.experiment.config.get("budget") != budget:  # extended (or cut) on resume
+                settings = dict(config or {}).get("settings")
+                changed = {"budget": budget, **({"settings": settings} if settings else {})}
+                loop.experiment = opened.update_config(
+                    loop.experiment, {**loop.experiment.config, **changed}
+                )
         elif opened is not None:
             experiment_config = {
                 "space": space.name,
@@ -122,6 +143,8 @@ def search(
             experiment_name = name or opened.unique_name(f"{strategy.name}-{space.name}-seed{seed}")
             loop.experiment = opened.create_experiment(experiment_name, experiment_config, seed)
         executor.start(evaluate, objective)
+        if on_start is not None:
+            on_start(loop.experiment.name if loop.experiment is not None else None)
         try:
             return loop.run(executor)
         finally:
@@ -149,6 +172,8 @@ class _SearchLoop:
     in_flight: dict[str, tuple[Architecture, int]] = field(default_factory=dict)
     """Architectures being evaluated, by key, with how many more times the strategy asked them."""
     repeats_in_a_row: int = 0
+    rejected_in_a_row: int = 0
+    """Trials in a row rejected before training (they use no budget, so they need a stop)."""
     stopped_early: str | None = None
 
     def run(self, executor: Executor) -> SearchResult:
@@ -165,7 +190,8 @@ class _SearchLoop:
                     self._finish(trial)
         except BaseException:
             if self.store is not None and self.experiment is not None:
-                self.store.set_status(self.experiment, "interrupted")
+                with suppress(StoreError):  # a full disk may refuse this too; resume still works
+                    self.store.set_status(self.experiment, "interrupted")
             raise
         if self.stopped_early is not None:
             log.warning("stopping after %d trials: %s", len(self.trials), self.stopped_early)
@@ -175,9 +201,14 @@ class _SearchLoop:
         best = best_trial(self.trials)
         return SearchResult(tuple(self.trials), best, name, self.stopped_early)
 
+    @property
+    def counted(self) -> int:
+        """Trials that used up budget: all but those rejected before training."""
+        return sum(trial.counted for trial in self.trials)
+
     def _room(self, executor: Executor) -> bool:
         busy = executor.in_flight
-        return busy < executor.workers and len(self.trials) + busy < self.budget
+        return busy < executor.workers and self.counted + busy < self.budget
 
     def _propose(self, executor: Executor) -> bool:
         """Ask for one architecture and start it unless it is known; False: wait for results.
@@ -189,6 +220,11 @@ class _SearchLoop:
         (architecture,) = self.strategy.ask(1)
         key = architecture.key
         if key not in self.cache and key not in self.in_flight:
+            if self.rejected_in_a_row >= self.max_repeats:
+                self.stopped_early = (
+                    f"{self.max_repeats} architectures in a row broke a hard constraint"
+                )
+                return False
             self.repeats_in_a_row = 0
             self.in_flight[key] = (architecture, 0)
             executor.submit(architecture)
@@ -209,6 +245,7 @@ class _SearchLoop:
         """Number, cache, tell and store a finished trial."""
         _, copies = self.in_flight.pop(trial.architecture.key)
         trial = replace(trial, number=len(self.trials))
+        self.rejected_in_a_row = 0 if trial.counted else self.rejected_in_a_row + 1
         self.cache[trial.architecture.key] = trial
         self.trials.append(trial)
         self.strategy.tell(trial.architecture, trial)
@@ -222,7 +259,7 @@ class _SearchLoop:
                 diagnostics=self.strategy.diagnostics(),
             )
         if self.on_trial is not None:
-            self.on_trial(trial, len(self.trials), self.budget)
+            self.on_trial(trial, self.counted, self.budget)
 
     def checkpoint(self) -> dict[str, Any]:
         state = {
@@ -262,6 +299,8 @@ class _SearchLoop:
             self.strategy.load_state_dict(checkpoint[1]["strategy"])
             if self.evaluator is not None:
                 self.evaluator.load_state_dict(checkpoint[1]["evaluator"])
+        except UserError as error:  # the strategy's own check (``StrategyMisuse``)
+            raise StoreError(f"the checkpoint of {self.experiment.name!r}: {error}") from None
         except (KeyError, TypeError, ValueError, RuntimeError) as error:
             raise StoreError(
                 f"the checkpoint of {self.experiment.name!r} does not fit strategy "

@@ -2,7 +2,10 @@
 
 Each trial is written together with the checkpoint taken right after it, in one transaction, so a
 crash leaves either both or neither and a resumed search starts from a consistent point. WAL mode
-lets a reader (``rlnas show``) look while a search writes.
+lets a reader (``rlnas show``) look while a search writes. A reader opens the file read-only
+(``read_only=True``), so that looking never writes, not even a schema into an empty file. A write
+that the disk or the file's permissions refuse is a ``StoreError`` that says which, and that the
+search can be resumed once it is fixed.
 """
 
 from __future__ import annotations
@@ -94,18 +97,36 @@ class StoredTrial:
         }
 
 
-class Store:
-    """An experiment store in one SQLite file (created on first use)."""
+class StoreWriteError(StoreError):
+    """The store refused a write: the disk is full, or the file or its folder is read-only."""
 
-    def __init__(self, path: str | Path) -> None:
+
+class Store:
+    """An experiment store in one SQLite file (created on first use).
+
+    ``read_only``: only read an existing store (what ``show``, ``report`` and ``train-final``
+    do); the file is opened with SQLite's ``mode=ro`` and never changed.
+    """
+
+    def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
         self.path = Path(path)
+        self.read_only = read_only
         if self.path.is_dir():
             raise StoreError(f"store {self.path} is a directory, not a SQLite file")
+        if read_only and not self.path.is_file():
+            raise StoreError(f"store {self.path} does not exist")
         if not self.path.parent.is_dir():
             raise StoreError(f"the folder of store {self.path} does not exist")
-        self._connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        self._connection = (
+            _read_only_connection(self.path)
+            if read_only
+            else sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        )
         try:
             self._open()
+        except sqlite3.OperationalError as error:
+            self._connection.close()
+            raise _write_error(self.path, error) from None
         except sqlite3.DatabaseError as error:
             self._connection.close()
             raise StoreError(f"store {self.path} is not an rlnas SQLite store ({error})") from None
@@ -122,6 +143,10 @@ class Store:
                 f"store {self.path} is a SQLite file of another program "
                 f"(tables: {', '.join(sorted(tables))}); give rlnas a file of its own"
             )
+        if self.read_only:
+            if not tables:
+                raise StoreError(f"store {self.path} holds no experiments (it is an empty file)")
+            return
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA foreign_keys=ON")
         db.executescript(SCHEMA)
@@ -142,13 +167,19 @@ class Store:
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         """One atomic unit of writes: committed whole or rolled back whole."""
         db = self._connection
-        db.execute("BEGIN IMMEDIATE")
         try:
-            yield db
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+        except sqlite3.OperationalError as error:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise _write_error(self.path, error) from None
 
     # --- experiments -----------------------------------------------------------------------------
     def create_experiment(self, name: str, config: Mapping[str, Any], seed: int) -> Experiment:
@@ -189,6 +220,15 @@ class Store:
     def experiments(self) -> list[Experiment]:
         rows = self._connection.execute("SELECT * FROM experiments ORDER BY id").fetchall()
         return [_experiment(row) for row in rows]
+
+    def update_config(self, experiment: Experiment, config: Mapping[str, Any]) -> Experiment:
+        """Replace the experiment's stored configuration (a resume that extends the budget)."""
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE experiments SET config = ?, updated_at = ? WHERE id = ?",
+                (json.dumps(dict(config)), time.time(), experiment.id),
+            )
+        return self.experiment(experiment.name)
 
     def set_status(self, experiment: Experiment, status: str) -> None:
         with self._transaction() as db:
@@ -260,6 +300,37 @@ class Store:
             raise StoreError(
                 f"the checkpoint of {experiment.name!r} is corrupt ({error})"
             ) from None
+
+
+def _read_only_connection(path: Path) -> sqlite3.Connection:
+    """A connection that cannot write: ``mode=ro`` while a search has the store open (its WAL
+    file is there), else ``immutable=1``, which adds no WAL index beside the file either (so a
+    read-only folder works, and reading leaves the folder as it was)."""
+    uri = path.resolve().as_uri()
+    wal = path.with_name(path.name + "-wal")
+    query = "mode=ro" if wal.exists() else "immutable=1"
+    return sqlite3.connect(f"{uri}?{query}", uri=True, timeout=30, isolation_level=None)
+
+
+_WRITE_REFUSED = {
+    "full": "the disk is full",
+    "readonly": "the file or its folder is read-only",
+    "read-only": "the file or its folder is read-only",
+    "unable to open": "the file or its folder is read-only",
+}
+
+
+def _write_error(path: Path, error: sqlite3.OperationalError) -> StoreError:
+    """What a refused write means for the user; locked or busy stores stay errors of their own."""
+    text = str(error)
+    for fragment, meaning in _WRITE_REFUSED.items():
+        if fragment in text:
+            return StoreWriteError(
+                f"store {path} cannot be written: {meaning} ({text}); free space or make it "
+                "writable, then continue with `rlnas resume --store "
+                f"{path}` (the trials stored so far are safe)"
+            )
+    return StoreError(f"store {path}: {text}")
 
 
 def _experiment(row: tuple) -> Experiment:

@@ -15,6 +15,8 @@ from rlnas.space import Architecture
 class Status(StrEnum):
     COMPLETE = "complete"
     FAILED = "failed"
+    REJECTED = "rejected"
+    """Broke a hard constraint before training: recorded, told as a failure, not counted."""
 
 
 @dataclass(frozen=True)
@@ -63,7 +65,12 @@ class Trial:
 
     @property
     def failed(self) -> bool:
-        return self.status is Status.FAILED
+        return self.status is not Status.COMPLETE
+
+    @property
+    def counted(self) -> bool:
+        """Whether the trial uses up budget: all but those rejected before any training."""
+        return self.status is not Status.REJECTED
 
 
 class Scored(Protocol):

@@ -31,7 +31,10 @@ def test_task_search_stores_its_settings(tmp_path) -> None:
     assert (config["task"], config["space"], config["epochs"]) == ("digits", "chain-cnn", 1)
     assert config["data_fraction"] == 0.2 and config["constraints"] == ["params<=20000"]
     assert (config["metric"], config["direction"]) == ("accuracy", "maximize")
-    assert len(trials) == 3
+    # the budget counts trained architectures; those the params limit rejected first are extra
+    assert sum(trial.status != "rejected" for trial in trials) == 3
+    rejected = [trial for trial in trials if trial.status == "rejected"]
+    assert all("params<=20000" in trial.error for trial in rejected)
 
 
 def test_regression_task_minimizes_mse_with_the_default_space(tmp_path) -> None:

@@ -21,6 +21,7 @@ import torch
 from torch import nn
 from torch.nn.utils import skip_init
 
+from rlnas.errors import UserError
 from rlnas.space import Architecture, Option, SearchSpace
 
 
@@ -141,8 +142,9 @@ class LSTMPolicy(nn.Module):
             drawn = self._draw(generator)
             if drawn is not None:
                 return drawn
-        raise RuntimeError(
-            f"the policy reached a dead end {max_tries} times in space {self.space.name!r}"
+        raise UserError(
+            f"the policy reached a dead end {max_tries} times in space {self.space.name!r}: "
+            "its rules leave (almost) nothing open; loosen them"
         )
 
     def _draw(self, generator: torch.Generator) -> PolicySample | None:

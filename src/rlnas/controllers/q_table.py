@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from rlnas.errors import UserError
 from rlnas.space import Architecture, SearchSpace
 
 State = tuple[int, ...]
@@ -124,7 +125,10 @@ class QTable:
                 state = (*state, action)
             else:
                 return self.space.decode(state)
-        raise RuntimeError("the epsilon-greedy walk met a dead end in every try")
+        raise UserError(
+            f"the epsilon-greedy walk met a dead end in every try in space {self.space.name!r}: "
+            "its rules leave (almost) nothing open; loosen them"
+        )
 
     def greedy_path_values(self) -> dict[str, list[float | None]]:
         """Q of every option (None where closed) at each decision along the greedy path.

@@ -50,6 +50,11 @@ def training_loss(
     return nn.functional.cross_entropy(outputs, targets, label_smoothing=label_smoothing)
 
 
+def score_names(task: Task) -> tuple[str, ...]:
+    """The metrics ``score_outputs`` reports for ``task``'s kind."""
+    return {"regression": ("mse",), "binary": ("accuracy", "roc_auc")}.get(task.kind, ("accuracy",))
+
+
 def score_outputs(task: Task, outputs: torch.Tensor, targets: torch.Tensor) -> dict[str, float]:
     """Accuracy, ROC AUC (binary) or mse in the target's units, from a model's raw outputs."""
     if task.kind == "regression":

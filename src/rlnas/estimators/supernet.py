@@ -21,9 +21,10 @@ from safetensors.torch import load_file, safe_open, save_file
 
 from rlnas.devices import DeviceSettings
 from rlnas.errors import UserError
-from rlnas.estimators.measuring import seeded_torch
+from rlnas.estimators.measuring import score_names, seeded_torch
 from rlnas.estimators.shared_weights import SharedWeights, borrowed
 from rlnas.space import Architecture, SearchSpace
+from rlnas.space.models import space_label
 from rlnas.tasks import Task
 
 if TYPE_CHECKING:
@@ -83,6 +84,10 @@ class SupernetEvaluator:
     def search_space(self) -> SearchSpace:
         return self.shared.search_space()
 
+    def metric_names(self) -> tuple[str, ...]:
+        """What every call reports (``rlnas.evaluator.ReportsMetrics``)."""
+        return (*score_names(self.shared.task), "params", "flops", "estimator_s")
+
     def __call__(self, architecture: Architecture) -> dict[str, float]:
         started = time.perf_counter()
         if not self.trained:
@@ -118,7 +123,7 @@ class SupernetEvaluator:
         task = self.shared.task
         return {
             "task": task.name,
-            "space": self.shared.space,
+            "space": space_label(self.shared.space),
             "input_shape": json.dumps(list(task.input_shape)),
             "n_outputs": str(task.n_outputs),
         }

@@ -27,6 +27,10 @@ class TableEvaluator:
     def __init__(self, table: Mapping[str, Metrics]) -> None:
         self.table = table
 
+    def metric_names(self) -> tuple[str, ...]:
+        """The metrics of the table's rows (``rlnas.evaluator.ReportsMetrics``)."""
+        return tuple(dict.fromkeys(name for row in self.table.values() for name in row))
+
     def __call__(self, architecture: Architecture) -> Metrics:
         try:
             return self.table[architecture.key]

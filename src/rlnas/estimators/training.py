@@ -26,6 +26,7 @@ from rlnas.estimators.measuring import (
     Diverged,
     count_flops,
     measure_latency_ms,
+    score_names,
     score_outputs,
     seeded_torch,
     training_loss,
@@ -34,9 +35,12 @@ from rlnas.estimators.recipe import TrainingRecipe
 from rlnas.estimators.stepping import GradientStep, epoch_batches, forward_batches
 from rlnas.rewards import BEFORE_TRAINING, Constraint
 from rlnas.space import Architecture, SearchSpace
-from rlnas.space.models import build_model, model_space
+from rlnas.space.models import SpaceLike, build_model, model_space, portable_space, space_label
 from rlnas.tasks import Task
 from rlnas.tasks.rows import Features, MappedRows
+
+TRAINING_METRICS = ("params", "flops", "latency_ms", "epochs", "train_time_s", "estimator_s")
+"""What a full training reports besides the task's scores."""
 
 
 class BuildError(RuntimeError):
@@ -59,7 +63,7 @@ class TrainingEvaluator:
     def __init__(
         self,
         task: Task,
-        space: str = "chain-cnn",
+        space: SpaceLike = "chain-cnn",
         epochs: int = 10,
         data_fraction: float = 1.0,
         recipe: TrainingRecipe | None = None,
@@ -77,7 +81,7 @@ class TrainingEvaluator:
         if threads < 1:
             raise UserError("the number of threads must be at least 1")
         self.task = task
-        self.space = space
+        self.space = portable_space(space)  # a user's family by its import path: it pickles
         self.epochs = epochs
         self.data_fraction = data_fraction
         self.recipe = recipe or TrainingRecipe()
@@ -92,6 +96,10 @@ class TrainingEvaluator:
     def search_space(self) -> SearchSpace:
         """The SearchSpace of ``space`` for this task's input shape."""
         return model_space(self.space, self.task.input_shape)
+
+    def metric_names(self) -> tuple[str, ...]:
+        """What every call reports (``rlnas.evaluator.ReportsMetrics``)."""
+        return (*score_names(self.task), *TRAINING_METRICS)
 
     def with_devices(self, devices: DeviceSettings) -> Self:
         """This evaluator on other devices (an executor's worker gets its own GPU this way)."""
@@ -118,7 +126,7 @@ class TrainingEvaluator:
         except (KeyError, ValueError, TypeError, RuntimeError) as error:
             choices = dict(getattr(architecture, "choices", architecture))
             raise BuildError(
-                f"space {self.space} cannot build a working network for inputs shaped "
+                f"space {space_label(self.space)} cannot build a working network for inputs shaped "
                 f"{task.input_shape} from {choices}: {type(error).__name__}: {error}"
             ) from error
         costs = {"params": float(sum(p.numel() for p in model.parameters())), "flops": float(flops)}

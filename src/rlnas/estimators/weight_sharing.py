@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Self
 import numpy as np
 
 from rlnas.devices import DeviceSettings
-from rlnas.estimators.measuring import seeded_torch
+from rlnas.estimators.measuring import score_names, seeded_torch
 from rlnas.estimators.shared_weights import SharedWeights, borrowed
 from rlnas.space import Architecture, SearchSpace
 from rlnas.tasks import Task
@@ -72,6 +72,10 @@ class WeightSharingEvaluator:
 
     def search_space(self) -> SearchSpace:
         return self.shared.search_space()
+
+    def metric_names(self) -> tuple[str, ...]:
+        """What every call reports (``rlnas.evaluator.ReportsMetrics``)."""
+        return (*score_names(self.shared.task), "params", "flops", "shared_steps", "estimator_s")
 
     def __call__(self, architecture: Architecture) -> dict[str, float]:
         started = time.perf_counter()

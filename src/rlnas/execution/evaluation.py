@@ -11,8 +11,10 @@ import logging
 import time
 import traceback
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 
-from rlnas.rewards import Objective, RewardError
+from rlnas.evaluator import EvaluatorError, metrics_of
+from rlnas.rewards import ConstraintViolation, Objective, RewardError
 from rlnas.space import Architecture
 from rlnas.trial import Status, Trial
 
@@ -27,16 +29,25 @@ UNNUMBERED = -1
 def evaluate_trial(
     evaluate: Evaluator, architecture: Architecture, objective: Objective, number: int = UNNUMBERED
 ) -> Trial:
-    """Evaluate one architecture; any failure becomes a failed Trial that says why."""
+    """Evaluate one architecture; any failure becomes a failed Trial that says why.
+
+    An architecture that breaks a hard constraint before it is trained is a *rejected* trial
+    (the search does not count it against the budget). An evaluator that returns something other
+    than metrics raises ``EvaluatorError``: that is the evaluator's mistake, not the trial's.
+    """
     started = time.time()
     clock = time.perf_counter()
     metrics: dict[str, float] = {}
     try:
-        raw = evaluate(architecture)
-        metrics = {str(k): float(v) for k, v in raw.items()}
+        metrics = metrics_of(evaluate(architecture))
         reward = objective.reward(metrics)
+    except EvaluatorError:
+        raise
     except RewardError as error:
         return failed_trial(architecture, str(error), started, clock, metrics, number)
+    except ConstraintViolation as error:
+        trial = failed_trial(architecture, str(error), started, clock, {}, number)
+        return replace(trial, status=Status.REJECTED)
     except Exception as error:  # the evaluator is user code: anything it raises is data
         log.debug("trial %d failed:\n%s", number, traceback.format_exc())
         reason = f"{type(error).__name__}: {error}"

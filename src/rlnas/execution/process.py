@@ -23,6 +23,7 @@ from typing import Any
 from pebble import ProcessExpired, ProcessPool
 
 from rlnas.devices import UsesDevice, place, visible_gpus, worker_devices
+from rlnas.errors import UserError
 from rlnas.execution.base import Executor
 from rlnas.execution.evaluation import Evaluator, evaluate_trial, failed_trial
 from rlnas.rewards import Objective
@@ -142,6 +143,8 @@ class ProcessExecutor(Executor):
             reason = f"timed out after {self.trial_timeout:g} s (the worker was restarted)"
         except ProcessExpired as error:
             reason = f"the worker process died (exit code {error.exitcode})"
+        except UserError:  # the evaluator's own mistake (``EvaluatorError``) stops the search
+            raise
         except Exception as error:  # e.g. the trial could not be sent to the worker
             reason = f"{type(error).__name__}: {error}"
         return failed_trial(architecture, reason, started, clock)

@@ -143,6 +143,8 @@ class RayExecutor(Executor):
         actor, architecture, started, clock = self.running.pop(ref)
         try:
             trial = self.ray.get(ref)
+        except UserError as error:  # the evaluator's own mistake stops the search
+            raise UserError(_cause(error)) from None
         except self.ray.exceptions.RayActorError as error:
             self.idle += self._new_actors(1)
             reason = f"the Ray worker died ({_cause(error)})"

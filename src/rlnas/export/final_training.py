@@ -77,7 +77,7 @@ def train_final(
     path = Path(store_path)
     if not path.is_file():
         raise StoreError(f"store {path} does not exist")
-    with Store(path) as store:
+    with Store(path, read_only=True) as store:
         experiment = store.experiment(name)
         trials = store.trials(experiment)
     config = experiment.config
@@ -118,6 +118,8 @@ def train_final(
         "export_max_abs_difference": dict(exported.differences),
         "input": {
             "shape": ["batch", *task.input_shape],
+            "feature_names": list(task.feature_names) or None,
+            "target": task.target_name,
             "features": "raw, in the data set's own units; the model standardizes them with the "
             "training rows' feature_mean and feature_std, stored with its weights",
         },

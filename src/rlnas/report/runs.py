@@ -96,7 +96,7 @@ def load_runs(store: str | Path, names: Sequence[str] = ()) -> list[Run]:
     path = Path(store)
     if not path.is_file():
         raise StoreError(f"store {path} does not exist; run `rlnas search --store {path}` first")
-    with Store(path) as opened:
+    with Store(path, read_only=True) as opened:
         if names:
             experiments = [opened.experiment(name) for name in dict.fromkeys(names)]
         else:

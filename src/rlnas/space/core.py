@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -40,6 +41,12 @@ class Choice:
     def __post_init__(self) -> None:
         if not self.name or not isinstance(self.name, str):
             raise UserError("a Choice needs a non-empty string name")
+        if isinstance(self.options, str | bytes) or not isinstance(self.options, Iterable):
+            raise UserError(
+                f"decision {self.name!r}: options must be a list, got {self.options!r}; "
+                f"write [{self.options!r}] for one option"
+            )
+        object.__setattr__(self, "options", tuple(_plain(option) for option in self.options))
         if not tuple(self.options):
             raise UserError(f"decision {self.name!r} has no options")
         for option in self.options:
@@ -61,7 +68,7 @@ class Choice:
         """The options this decision may take after ``earlier`` choices, in declaration order."""
         if self.allowed is None:
             return self.options
-        permitted = {_typed(option) for option in self.allowed(earlier)}
+        permitted = {_typed(_plain(option)) for option in self.allowed(earlier)}
         return tuple(option for option in self.options if _typed(option) in permitted)
 
 
@@ -207,7 +214,7 @@ class SearchSpace:
         open_ = []
         for option in candidates:
             extended = {**earlier, choice.name: option}
-            if all(rule.check(extended) for rule in rules):
+            if all(_checked(rule, extended) for rule in rules):
                 open_.append(option)
         return tuple(open_)
 
@@ -234,7 +241,7 @@ class SearchSpace:
             value = _match_option(choice, choices[choice.name])
             if value is None:
                 raise InvalidArchitecture(
-                    f"decision {choice.name!r}: {choices[choice.name]!r} is not one of "
+                    f"decision {choice.name!r}: {_plain(choices[choice.name])!r} is not one of "
                     f"{list(choice.options)}"
                 )
             if _typed(value) not in {_typed(option) for option in choice.open_options(made)}:
@@ -243,7 +250,7 @@ class SearchSpace:
                 )
             made[choice.name] = value
             for rule in self._rules_after.get(position, ()):
-                if not rule.check(made):
+                if not _checked(rule, made):
                     raise InvalidArchitecture(f"decision {choice.name!r}: {rule.message}")
         return Architecture(made, self._key(made))
 
@@ -306,11 +313,30 @@ class SearchSpace:
         return json.dumps([choices[name] for name in self.names], separators=(",", ":"))
 
 
-def _plain(option: Option) -> Option:
+def _plain(option: Any) -> Any:
+    """The plain Python value of an option (numpy's scalars included), else it unchanged."""
     for kind in (bool, int, float, str):
         if isinstance(option, kind):
             return kind(option)
+    if isinstance(option, np.bool_):
+        return bool(option)
+    if isinstance(option, numbers.Integral):
+        return int(option)
+    if isinstance(option, numbers.Real):
+        return float(option)
     return option
+
+
+def _checked(rule: Rule, choices: Choices) -> bool:
+    """The rule's verdict; a check that raises is the space's mistake, named as such."""
+    try:
+        return bool(rule.check(choices))
+    except Exception as error:
+        raise UserError(
+            f"rule {rule.message!r} raised {type(error).__name__}: {error} on {dict(choices)}; "
+            "its check must return True or False for every combination of the decisions it "
+            "names in needs"
+        ) from None
 
 
 def _typed(option: Option) -> tuple[str, Option]:
@@ -322,6 +348,7 @@ def _typed(option: Option) -> tuple[str, Option]:
 
 
 def _match_option(choice: Choice, value: Any) -> Option | None:
+    value = _plain(value)
     for option in choice.options:
         if _typed(option) == _typed(value):
             return option
@@ -329,6 +356,7 @@ def _match_option(choice: Choice, value: Any) -> Option | None:
 
 
 def _option_index(choice: Choice, value: Option) -> int:
+    value = _plain(value)
     for index, option in enumerate(choice.options):
         if _typed(option) == _typed(value):
             return index

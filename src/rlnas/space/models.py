@@ -1,20 +1,32 @@
-"""The model-building spaces by name: each gives a SearchSpace for an input shape and builds a
-torch module for any of its architectures.
+"""Model-building spaces: each gives a SearchSpace for an input shape and builds a torch module
+for any of its architectures. Built-in ones by name, the user's own by import path or as objects.
 
-A space module (``ModelSpace``) defines ``NAME``, ``INPUT_RANK`` (the rank of the input shape it
-accepts, or None for any), ``space(input_shape) -> SearchSpace`` and
-``build(architecture, input_shape, n_outputs) -> torch.nn.Module``; the module is made of standard
-torch layers and the blocks of ``rlnas.space.blocks``. A space that grows may also define
-``inherit`` (``InheritingModelSpace``): the network of a child grown by one step from a trained
-parent, with the parent's weights and function (``rlnas.space.inheritance``). Entries are import
-paths so that torch loads only when a model space is used.
+A *model family* (``ModelSpace``) is anything with ``space(input_shape) -> SearchSpace`` and
+``build(architecture, input_shape, n_outputs) -> torch.nn.Module``: a module, a class (made with
+no arguments) or an instance. ``architecture`` is an ``Architecture`` (or a mapping of its
+choices), ``input_shape`` one example's shape without the batch (``(features,)``,
+``(channels, length)``, ``(channels, height, width)``), ``n_outputs`` the classes (1 for
+regression); the module maps a float32 batch to ``(batch, n_outputs)`` scores. Optional:
+``INPUT_RANK`` (the rank of the shapes it takes, checked before building; ``NAME`` shown in that
+error), a ``growth=Growth(...)`` in the SearchSpace it returns (for progressive search), and
+``inherit`` (``InheritingModelSpace``: a child grown by one step from a trained parent, with the
+parent's weights and function; ``rlnas.space.inheritance``). Built from standard torch layers
+(and ``rlnas.space.blocks``) it exports like the built-in ones, and the shared-weight estimators
+can share its convolutions, linear and batch-norm layers.
+
+Wherever a space is named (``--space``, ``space = ...`` in TOML, ``SearchConfig(space=...)``,
+``TrainingEvaluator(task, space)``) a family is given as ``package.module:Name`` (or a module's
+dotted name); a family passed as an object is recorded by that import path, so ``resume`` and
+``train-final`` rebuild it wherever it imports (``PYTHONPATH``). Built-in entries are import paths
+so that torch loads only when a model space is used.
 """
 
 from __future__ import annotations
 
+import types
 from collections.abc import Mapping, Sequence
 from importlib import import_module
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from rlnas.errors import UnknownName, UserError
 from rlnas.space.core import Architecture, SearchSpace
@@ -28,16 +40,21 @@ if TYPE_CHECKING:
 
 @runtime_checkable
 class ModelSpace(Protocol):
-    """What a model-space module defines (the module itself satisfies the protocol)."""
-
-    NAME: str
-    INPUT_RANK: int | None
+    """A model family: the SearchSpace for an input shape, and the network of an architecture."""
 
     def space(self, input_shape: Sequence[int]) -> SearchSpace: ...
 
     def build(
         self, architecture: Architecture | Mapping, input_shape: Sequence[int], n_outputs: int
     ) -> nn.Module: ...
+
+
+@runtime_checkable
+class RankedModelSpace(ModelSpace, Protocol):
+    """A model family that says which rank of input shape it takes (every built-in one does)."""
+
+    NAME: str
+    INPUT_RANK: int | None
 
 
 @runtime_checkable
@@ -66,14 +83,78 @@ _SHAPES = {1: "(features,)", 2: "(channels, length)", 3: "(channels, height, wid
 _DEFAULT_BY_RANK = {3: "chain-cnn", 2: "conv1d"}
 
 
-def model_space_module(name: str) -> ModelSpace:
-    """The module that defines the space ``name``."""
-    if name not in MODEL_SPACES:
-        raise UnknownName(f"unknown search space {name!r}; choose one of {', '.join(MODEL_SPACES)}")
-    module = import_module(MODEL_SPACES[name])
-    if not isinstance(module, ModelSpace):
-        raise TypeError(f"{module.__name__} does not define what a model space must")
-    return module
+SpaceLike = str | ModelSpace
+"""A model space as it may be given: a built-in name, an import path, or a family itself."""
+
+
+def model_space_module(space: SpaceLike) -> ModelSpace:
+    """The family that ``space`` names (or ``space`` itself, checked)."""
+    if isinstance(space, str):
+        found = _import_family(space)
+    else:
+        found = space() if isinstance(space, type) else space
+    if not isinstance(found, ModelSpace):
+        raise UserError(
+            f"model space {space_label(space)} lacks what a model family defines: "
+            "space(input_shape) -> SearchSpace and build(architecture, input_shape, n_outputs)"
+        )
+    return found
+
+
+def _import_family(name: str) -> Any:
+    if name in MODEL_SPACES:
+        return import_module(MODEL_SPACES[name])
+    if ":" not in name and "." not in name:
+        raise UnknownName(
+            f"unknown search space {name!r}; choose one of {', '.join(MODEL_SPACES)}, or give "
+            "your own model family as package.module:Name"
+        )
+    module_name, _, attribute = name.partition(":")
+    try:
+        found: Any = import_module(module_name)
+        for part in filter(None, attribute.split(".")):
+            found = getattr(found, part)
+    except ImportError as error:
+        raise UnknownName(
+            f"model space {name}: cannot import {module_name} ({error}); make it importable "
+            "(install it or add its folder to PYTHONPATH)"
+        ) from None
+    except AttributeError:
+        raise UnknownName(f"model space {name}: {module_name} has no {attribute}") from None
+    if not isinstance(found, type):
+        return found
+    try:
+        return found()
+    except TypeError as error:
+        raise UserError(
+            f"model space {name}: the class is made with no arguments ({error}); give defaults "
+            "to its constructor, or name a module or an instance"
+        ) from None
+
+
+def space_label(space: SpaceLike) -> str:
+    """How ``space`` is named where it is stored: its name or the import path of its family."""
+    if isinstance(space, str):
+        return space
+    if isinstance(space, types.ModuleType):
+        return space.__name__
+    family = space if isinstance(space, type) else type(space)
+    return f"{family.__module__}:{family.__qualname__}"
+
+
+def portable_space(space: SpaceLike) -> SpaceLike:
+    """``space`` as its name when that name imports it again (so it pickles and resumes),
+    else the family itself (defined in a function: usable here, in this process). An instance
+    is named by its class, which is made again with no arguments."""
+    if isinstance(space, str):
+        return space
+    label = space_label(space)
+    try:
+        again = _import_family(label)
+    except (UserError, TypeError):  # not importable, or its class needs arguments
+        return space
+    family = space if isinstance(space, type) else type(space)
+    return label if again is space or type(again) is family else space
 
 
 def default_space_name(input_shape: Sequence[int]) -> str:
@@ -81,15 +162,21 @@ def default_space_name(input_shape: Sequence[int]) -> str:
     return _DEFAULT_BY_RANK.get(len(input_shape), "mlp")
 
 
-def model_space(name: str, input_shape: Sequence[int]) -> SearchSpace:
+def model_space(name: SpaceLike, input_shape: Sequence[int]) -> SearchSpace:
     """The SearchSpace ``name`` for inputs of ``input_shape``; refuses a shape it cannot take."""
     module = model_space_module(name)
     _check_shape(module, input_shape)
-    return module.space(tuple(input_shape))
+    found = module.space(tuple(input_shape))
+    if not isinstance(found, SearchSpace):
+        raise UserError(
+            f"model space {space_label(name)}: space(input_shape) returned a "
+            f"{type(found).__name__}, not an rlnas.SearchSpace"
+        )
+    return found
 
 
 def build_model(
-    name: str,
+    name: SpaceLike,
     architecture: Architecture | Mapping,
     input_shape: Sequence[int],
     n_outputs: int,
@@ -101,7 +188,7 @@ def build_model(
 
 
 def inherit_model(
-    name: str,
+    name: SpaceLike,
     parent_model: nn.Module,
     parent_architecture: Architecture | Mapping,
     child_architecture: Architecture | Mapping,
@@ -121,7 +208,7 @@ def inherit_model(
     module = model_space_module(name)
     _check_shape(module, input_shape)
     if not isinstance(module, InheritingModelSpace):
-        return refused(f"space {name} does not inherit weights across growth steps")
+        return refused(f"space {space_label(name)} does not inherit weights across growth steps")
     return module.inherit(
         parent_model,
         parent_architecture,
@@ -133,6 +220,8 @@ def inherit_model(
 
 
 def _check_shape(module: ModelSpace, input_shape: Sequence[int]) -> None:
+    if not isinstance(module, RankedModelSpace):
+        return  # a family that does not say which shapes it takes finds out when it builds
     rank = module.INPUT_RANK
     if rank is not None and len(input_shape) != rank:
         suggestion = default_space_name(input_shape)

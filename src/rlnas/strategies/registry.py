@@ -6,6 +6,7 @@ Adding a strategy is one line here.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Mapping
 from importlib import import_module
 from typing import Any
@@ -51,6 +52,24 @@ def strategy_class(name: str) -> type[Strategy]:
     return getattr(import_module(module), attribute)
 
 
+def strategy_options(cls: type[Strategy]) -> list[str]:
+    """The keywords a strategy class takes, its base classes' (passed on as ``**keywords``) too."""
+    names: list[str] = []
+    for klass in cls.__mro__:
+        if "__init__" not in klass.__dict__ or klass is object:
+            continue
+        parameters = inspect.signature(klass.__dict__["__init__"]).parameters.values()
+        names += [
+            parameter.name
+            for parameter in parameters
+            if parameter.name not in ("self", "space", "seed", "episodes", *names)
+            and parameter.kind not in (parameter.VAR_KEYWORD, parameter.VAR_POSITIONAL)
+        ]
+        if not any(parameter.kind is parameter.VAR_KEYWORD for parameter in parameters):
+            break
+    return names
+
+
 def make_strategy(
     name: str,
     space: SearchSpace,
@@ -69,7 +88,17 @@ def make_strategy(
         keywords["episodes"] = episodes
     elif episodes is not None and episodes.progressive:
         raise UnknownName(f"strategy {name!r} has no progressive mode; use it one-shot")
+    accepted = strategy_options(cls)
+    unknown = sorted(set(options or {}) - set(accepted))
+    if unknown:
+        raise UnknownName(
+            f"strategy {name!r} has no option {', '.join(map(repr, unknown))}; its options are "
+            f"{', '.join(accepted) or 'none'}"
+        )
     try:
         return cls(space, seed=seed, **keywords)
     except TypeError as error:
-        raise UnknownName(f"strategy {name!r} does not take these options: {error}") from None
+        raise UnknownName(
+            f"strategy {name!r} does not take these options: {error}; its options are "
+            f"{', '.join(accepted) or 'none'}"
+        ) from None

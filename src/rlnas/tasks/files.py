@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,9 @@ def csv_task(path: str | Path, target: str | None = None, kind: Kind | None = No
 
     The target is the column named ``target`` or else the last one. The first row is a header
     when any of its cells is not a number; without a header, columns are named 0, 1, 2, ...
+    The kind is inferred from the target's values unless ``kind`` says it: integers or text with
+    few distinct values are classes, numbers with a decimal point (``0.0``, ``1.0``) a
+    regression target; state ``kind`` to be sure.
     """
     path = Path(path)
     rows = _read_rows(path)
@@ -50,23 +54,45 @@ def csv_task(path: str | Path, target: str | None = None, kind: Kind | None = No
     labels = [row[column].strip() for row in body]
     if any(label == "" for label in labels):
         raise UserError(f"{path}: the target column {names[column]!r} has empty cells")
-    return make_task(f"csv:{path}", features, _parse_target(labels), kind)
+    task = make_task(f"csv:{path}", features, _parse_target(labels), kind)
+    feature_names = tuple(names[i] for i in feature_columns)
+    return replace(task, feature_names=feature_names, target_name=names[column])
+
+
+LAYOUTS = ("images", "sequences")
 
 
 def npz_task(path: str | Path, kind: Kind | None = None) -> Task:
-    """A task from an NPZ file holding an array ``X`` (rows first, any shape) and a target ``y``."""
+    """A task from an NPZ file holding an array ``X`` (rows first) and a target ``y``.
+
+    ``X`` shaped ``(N, features)`` is tabular, ``(N, C, H, W)`` images and ``(N, C, L)`` sequences,
+    except that a 3-D ``X`` ``(N, H, W)`` is read as one-channel images ``(N, 1, H, W)`` (the
+    usual way to save grayscale images); save an array ``layout = "sequences"`` beside it to keep
+    it as ``(N, C, L)`` sequences (for conv1d).
+    """
     path = Path(path)
     if not path.is_file():
         raise UserError(f"data file {path} does not exist")
     try:
-        with np.load(path, allow_pickle=False) as arrays:
+        loaded = np.load(path, allow_pickle=False)
+        if not isinstance(loaded, np.lib.npyio.NpzFile):
+            raise UserError(
+                f"{path}: is a single .npy array, not an NPZ archive; save X and y with "
+                "numpy.savez(path, X=X, y=y), or give a folder of X.npy and y.npy as npy:PATH"
+            )
+        with loaded as arrays:
             missing = [key for key in ("X", "y") if key not in arrays.files]
             if missing:
                 found = ", ".join(arrays.files) or "none"
                 raise UserError(f"{path}: needs arrays named X and y; it has {found}")
             X, y = arrays["X"], arrays["y"]
+            layout = str(arrays["layout"]) if "layout" in arrays.files else "images"
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as error:
         raise UserError(f"{path}: not a readable NPZ file ({error})") from None
+    if layout not in LAYOUTS:
+        raise UserError(f"{path}: layout {layout!r} is not one of {', '.join(LAYOUTS)}")
+    if X.ndim == 3 and layout == "images":
+        X = X[:, None]
     if y.ndim == 2 and y.shape[1] == 1:
         y = y.reshape(-1)
     return make_task(f"npz:{path}", X, y, kind)

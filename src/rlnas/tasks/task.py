@@ -17,10 +17,9 @@ import numpy as np
 import torch
 
 from rlnas.errors import UserError
+from rlnas.tasks import KINDS, Kind
 from rlnas.tasks.rows import Features, MappedRows, RowSource, feature_statistics
 
-Kind = Literal["classification", "binary", "regression"]
-KINDS: tuple[Kind, ...] = ("classification", "binary", "regression")
 SPLIT_SEED = 0
 MAX_CLASSES = 50
 """An integer or string target with more distinct values than this is not a class label."""
@@ -56,6 +55,10 @@ class Task:
     target_std: float = 1.0
     feature_mean: torch.Tensor = field(default_factory=lambda: torch.zeros(()))
     feature_std: torch.Tensor = field(default_factory=lambda: torch.ones(()))
+    feature_names: tuple[str, ...] = ()
+    """The feature columns' names, where the data names them (a CSV header)."""
+    target_name: str | None = None
+    """The target column's name, where the data names it (a CSV header)."""
 
     def __post_init__(self) -> None:
         # a plain dict (not a read-only proxy) keeps the task picklable for process pools
@@ -74,6 +77,22 @@ class Task:
     @property
     def direction(self) -> Literal["maximize", "minimize"]:
         return "minimize" if self.kind == "regression" else "maximize"
+
+    def describe(self) -> str:
+        """One line on what is learnt: target, kind, metric, shapes and rows per split."""
+        sizes = "/".join(str(len(self.indices.get(s, ()))) for s in ("train", "val", "test"))
+        target = f"target {self.target_name!r}" if self.target_name else "target y"
+        if self.kind == "regression":
+            values = "numbers"
+        else:
+            shown = ", ".join(map(str, self.classes[:5])) + (
+                ", ..." if len(self.classes) > 5 else ""
+            )
+            values = f"{len(self.classes)} classes: {shown}"
+        return (
+            f"task {self.name}: {target} ({values}), {self.kind}, metric {self.metric}, "
+            f"input {self.input_shape}, {self.n_outputs} outputs, rows train/val/test {sizes}"
+        )
 
     def __repr__(self) -> str:
         sizes = "/".join(str(len(self.indices.get(s, ()))) for s in ("train", "val", "test"))

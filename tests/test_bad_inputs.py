@@ -1,0 +1,252 @@
+"""Bad input on the command line: one ``error:`` line, exit status 2, no traceback, and the store
+byte for byte as it was; read commands never write, not even into an empty file."""
+
+from __future__ import annotations
+
+import sqlite3
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rlnas import cli
+from rlnas.store import Store
+
+
+def run(argv: list[str], monkeypatch: pytest.MonkeyPatch, capsys) -> tuple[int, str, str]:
+    monkeypatch.setattr(sys, "argv", ["rlnas", *argv])
+    with pytest.raises(SystemExit) as exit_:
+        cli.main()
+    out, err = capsys.readouterr()
+    code = exit_.value.code
+    return (0 if code is None else code), out, err
+
+
+@pytest.fixture
+def kept(tmp_path: Path, monkeypatch, capsys) -> Path:
+    """A store holding one small benchmark experiment, 'kept'; the test runs in its folder."""
+    monkeypatch.chdir(tmp_path)
+    argv = ["search", "--benchmark", "nbg:cora", "--budget", "5", "--store", "runs.db"]
+    code, _, err = run([*argv, "--name", "kept"], monkeypatch, capsys)
+    assert code == 0, err
+    Path("folder").mkdir()
+    Path("file.txt").write_text("a file, not a folder\n")
+    Path("empty.db").touch()
+    np.save("arrays.npz", np.zeros((20, 3)))  # numpy names it arrays.npz.npy
+    Path("arrays.npz.npy").rename("arrays.npz")
+    rng = np.random.default_rng(0)
+    np.savez("images.npz", X=rng.normal(size=(30, 8, 8)), y=np.arange(30) % 3)
+    Path("iris.csv").write_text(
+        "a,b,label\n" + "".join(f"{i % 7},{i % 3},{i % 2}.0\n" for i in range(40))
+    )
+    return tmp_path / "runs.db"
+
+
+TASK = ["search", "--task", "csv:iris.csv", "--epochs", "1", "--budget", "2"]
+
+CASES = {
+    # typer's own parsing, in the same one-line form
+    "budget-not-a-number": (["search", "--budget", "abc"], "budget"),
+    "budget-not-whole": (["search", "--budget", "2.5"], "budget"),
+    "misspelt-option": (["search", "--budgt", "3"], "--budgt"),
+    "misspelt-command": (["serch"], "serch"),
+    "compare-zero-seeds": (["compare", "--seeds", "0", "--out", "cmp"], "seeds"),
+    "train-final-zero-epochs": (["train-final", "--epochs", "0", "--out", "final"], "epochs"),
+    "show-negative-top": (["show", "--top", "-1"], "top"),
+    "show-zero-top": (["show", "--top", "0"], "top"),
+    # settings
+    "zero-epochs": (["search", "--epochs", "0"], "epochs"),
+    "zero-workers": (["search", "--workers", "0"], "workers"),
+    "unknown-kind": ([*TASK, "--kind", "ordinal"], "kind"),
+    "kind-without-task": (["search", "--kind", "binary"], "task search only"),
+    "unknown-strategy": (["search", "--strategy", "hill-climbing"], "unknown strategy"),
+    "unknown-strategy-option": (
+        ["search", "--strategy", "ppo", "--strategy-option", "lr=0.1"],
+        "its options are",
+    ),
+    "unknown-benchmark": (["search", "--benchmark", "nbg:imagenet"], "unknown benchmark"),
+    "bad-budget": (["search", "--budget", "0"], "budget"),
+    "duplicate-name": (["search", "--budget", "3", "--name", "kept"], "already exists"),
+    "unknown-metric-benchmark": (["search", "--metric", "accuracy"], "validation"),
+    "unknown-metric-task": ([*TASK, "--metric", "acc"], "it reports"),
+    "unknown-constraint-cost": ([*TASK, "--constraint", "memory<=3"], "constraint"),
+    "infeasible-constraint": ([*TASK, "--constraint", "params<=3"], "no architecture"),
+    "unknown-space": ([*TASK, "--space", "mlp2"], "unknown search space"),
+    "unimportable-space": ([*TASK, "--space", "nosuch.models:Family"], "cannot import"),
+    "space-not-a-family": ([*TASK, "--space", "json:dumps"], "model family"),
+    "evaluator-without-metric": (
+        ["search", "--evaluator", "json:dumps", "--space", "json:dumps"],
+        "needs metric",
+    ),
+    "evaluator-not-importable": (
+        ["search", "--evaluator", "nosuch:f", "--space", "x:y", "--metric", "m"],
+        "search space",
+    ),
+    # files
+    "config-is-a-folder": (["search", "--config", "folder"], "is a directory"),
+    "missing-config": (["search", "--config", "none.toml"], "does not exist"),
+    "npy-named-npz": (["search", "--task", "npz:arrays.npz"], "not an NPZ archive"),
+    "missing-csv": (["search", "--task", "csv:none.csv"], "does not exist"),
+    "compare-out-is-a-file": (["compare", "--out", "file.txt", "--seeds", "1"], "is a file"),
+    "train-final-out-is-a-file": (
+        ["train-final", "--epochs", "1", "--out", "file.txt"],
+        "is a file",
+    ),
+    "train-final-benchmark": (["train-final", "--epochs", "1", "--out", "final"], "--task"),
+    # stores
+    "missing-store": (["show", "--store", "missing.db"], "does not exist"),
+    "unknown-experiment": (["show", "--name", "other"], "no experiment 'other'"),
+    "store-is-a-folder": (["search", "--store", "folder"], "is a directory"),
+    "resume-unknown-experiment": (["resume", "--name", "other"], "no experiment 'other'"),
+    "resume-fixed-setting": (["resume", "--epochs", "3"], "--epochs"),
+}
+
+
+@pytest.mark.parametrize("case", CASES, ids=list(CASES))
+def test_bad_input_is_one_line_exit_2_and_leaves_the_store(case, kept, monkeypatch, capsys):
+    argv, message = CASES[case]
+    before = kept.read_bytes()
+    if "--store" not in argv and argv[0] not in ("serch", "compare"):
+        argv = [*argv, "--store", "runs.db"]
+    code, out, err = run(argv, monkeypatch, capsys)
+    assert code == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("error:")
+    assert message in lines[0]
+    assert "Traceback" not in out + err
+    assert kept.read_bytes() == before
+    with Store(kept, read_only=True) as store:
+        assert [e.name for e in store.experiments()] == ["kept"]
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["show", "--store", "empty.db"],
+        ["experiments", "--store", "empty.db"],
+        ["train-final", "--store", "empty.db", "--epochs", "1", "--out", "final"],
+        ["report", "--store", "empty.db", "-o", "report.html"],
+        ["resume", "--store", "empty.db"],
+    ],
+    ids=["show", "experiments", "train-final", "report", "resume"],
+)
+def test_read_commands_leave_an_empty_file_empty(argv, kept, monkeypatch, capsys) -> None:
+    code, _, err = run(argv, monkeypatch, capsys)
+    assert code == 2
+    assert err.startswith("error:") and len(err.strip().splitlines()) == 1, err
+    assert "no experiments" in err
+    assert Path("empty.db").stat().st_size == 0
+    assert sorted(p.name for p in Path().glob("empty.db*")) == ["empty.db"]
+
+
+def test_reading_a_store_changes_no_byte(kept, monkeypatch, capsys) -> None:
+    before = kept.read_bytes()
+    for argv in (["show"], ["show", "--json"], ["experiments"], ["experiments", "--json"]):
+        code, _, err = run([*argv, "--store", "runs.db"], monkeypatch, capsys)
+        assert code == 0, err
+    assert kept.read_bytes() == before
+    assert sorted(p.name for p in Path().glob("runs.db*")) == ["runs.db"]
+
+
+def test_a_read_only_store_is_named_as_such(kept, monkeypatch, capsys) -> None:
+    """As root, chmod does not stop writes: a read-only SQLite connection stands in for it."""
+    before = kept.read_bytes()
+    connect = sqlite3.connect
+
+    def read_only(path, *args, **keywords):
+        uri = f"{Path(path).resolve().as_uri()}?mode=ro"
+        return connect(uri, *args, **{**keywords, "uri": True})
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sqlite3, "connect", read_only)
+        code, out, err = run(["search", "--budget", "2", "--store", "runs.db"], patch, capsys)
+    assert code == 2
+    assert err.startswith("error:") and len(err.strip().splitlines()) == 1, err
+    assert "read-only" in err and "rlnas resume" in err
+    assert "Traceback" not in out + err
+    assert kept.read_bytes() == before
+    code, out, err = run(["show", "--store", "runs.db"], monkeypatch, capsys)
+    assert code == 0, err
+
+
+class _FullDisk:
+    """A connection on which storing a trial fails as on a full disk."""
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self.connection = connection
+
+    def execute(self, sql: str, *args):
+        if sql.startswith("INSERT INTO trials"):
+            raise sqlite3.OperationalError("database or disk is full")
+        return self.connection.execute(sql, *args)
+
+    def __getattr__(self, name: str):
+        return getattr(self.connection, name)
+
+
+def test_a_full_disk_stops_the_search_resumably(kept, monkeypatch, capsys) -> None:
+    connect = sqlite3.connect
+    argv = ["search", "--benchmark", "nbg:cora", "--budget", "4", "--store", "runs.db"]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sqlite3, "connect", lambda *a, **k: _FullDisk(connect(*a, **k)))
+        code, out, err = run([*argv, "--name", "full"], patch, capsys)
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert lines[-1].startswith("error:") and "disk is full" in lines[-1], err
+    assert "rlnas resume --store runs.db" in lines[-1]
+    assert "Traceback" not in out + err
+    with Store(kept, read_only=True) as store:
+        experiment = store.experiment("full")
+        assert experiment.status == "interrupted"
+        assert store.trials(experiment) == []
+    code, out, err = run(["resume", "--store", "runs.db", "--name", "full"], monkeypatch, capsys)
+    assert code == 0, err
+    with Store(kept, read_only=True) as store:
+        assert len(store.trials(store.experiment("full"))) == 4
+
+
+@pytest.mark.parametrize("name", ["[/x]", "[red]x[/red]"])
+def test_user_strings_are_printed_literally(name, kept, monkeypatch, capsys) -> None:
+    argv = ["search", "--benchmark", "nbg:cora", "--budget", "2", "--store", "runs.db"]
+    code, out, err = run([*argv, "--name", name], monkeypatch, capsys)
+    assert code == 0, err
+    assert f"experiment {name}" in out + err
+    for command in (["show", "--name", name], ["experiments"]):
+        code, out, err = run([*command, "--store", "runs.db"], monkeypatch, capsys)
+        assert code == 0, err
+        assert name in out
+
+
+def test_the_task_is_stated_when_the_search_starts(kept, monkeypatch, capsys) -> None:
+    code, _, err = run([*TASK, "--kind", "binary", "--store", "runs.db"], monkeypatch, capsys)
+    assert code == 0, err
+    stated = next(line for line in err.splitlines() if line.startswith("task "))
+    assert f"csv:{Path('iris.csv').absolute()}" in stated
+    for part in ("target 'label'", "binary", "metric roc_auc", "input (2,)", "24/8/8"):
+        assert part in stated
+    with Store(kept, read_only=True) as store:
+        settings = store.experiment().config["settings"]
+    assert settings["task"] == f"csv:{Path('iris.csv').absolute()}"
+    assert settings["kind"] == "binary"
+
+
+def test_an_npz_of_two_dimensional_rows_is_one_channel_images(kept) -> None:
+    from rlnas.tasks import load_task
+
+    task = load_task("npz:images.npz")
+    assert task.input_shape == (1, 8, 8)
+
+
+def test_ctrl_c_says_how_to_resume(kept, monkeypatch, capsys) -> None:
+    argv = ["search", "--evaluator", "misuse_evaluators:interrupts", "--metric", "score"]
+    argv += ["--space", "rlnas_examples.scoring:SPACE", "--store", "runs.db", "--name", "cut"]
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parent.parent / "examples"))
+    code, out, err = run(argv, monkeypatch, capsys)
+    assert code == 130
+    assert err.strip().splitlines()[-1].startswith("error: interrupted")
+    assert "rlnas resume --store runs.db --name cut" in err
+    assert "Traceback" not in out + err
+    with Store(kept, read_only=True) as store:
+        assert store.experiment("cut").status == "interrupted"
