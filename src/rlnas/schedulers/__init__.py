@@ -14,7 +14,13 @@ from typing import Literal
 from pydantic import Field
 
 from rlnas.errors import UnknownName, UserError
-from rlnas.schedulers.base import PrunedReward, Scheduler, comparable_reward, rungs
+from rlnas.schedulers.base import (
+    PrunedReward,
+    Scheduler,
+    bracket_sizes,
+    comparable_reward,
+    rungs,
+)
 from rlnas.schedulers.halving import Hyperband, SuccessiveHalving
 from rlnas.schedulers.median import MedianStopping
 from rlnas.settings import Settings
@@ -87,6 +93,7 @@ __all__ = [
     "Scheduler",
     "SchedulerSettings",
     "SuccessiveHalving",
+    "bracket_sizes",
     "comparable_reward",
     "make_scheduler",
     "rungs",
