@@ -193,3 +193,22 @@ def test_a_scheduler_that_cannot_work_is_refused_before_anything_is_stored(
             toy_space(), evaluate, scheduler=rlnas.make_scheduler("asha", 9), store=tmp_path / "r"
         )
     assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.slow
+def test_ray_actors_carry_each_candidates_state_there_and_back(tmp_path) -> None:
+    pytest.importorskip("ray")
+    result = rlnas.search(
+        toy_space(),
+        Curves(),
+        "random",
+        budget=10,
+        workers=2,
+        executor="ray",
+        executor_options={"temp_dir": tmp_path / "runs.ray"},
+        scheduler=rlnas.make_scheduler("asha", 9),
+    )
+    assert not any(t.failed for t in result.trials), [t.error for t in result.trials]
+    for trial in result.trials:
+        assert trial.metrics["trained"] == trial.metrics["epochs"] == len(trial.curve)
+    assert any(t.pruned for t in result.trials) and any(len(t.curve) == 9 for t in result.trials)
