@@ -42,7 +42,8 @@ class SearchConfig(
     time_budget: float | None = Field(
         None,
         gt=0,
-        description="Minutes of wall time for this run; then it stops, resumable (default: none).",
+        description="Minutes of wall time for this run; then it stops, resumable (a resume "
+        "does not inherit it; default: none).",
     )
     epoch_budget: int | None = Field(
         None, ge=1, description="Training epochs over the whole search (default: no limit)."

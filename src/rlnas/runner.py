@@ -134,6 +134,7 @@ def resume(
             f"(only {', '.join(sorted(RESUMABLE))} can)"
         )
     settings = {_RENAMED.get(key, key): value for key, value in stored.items()}
+    settings.pop("time_budget", None)  # the stopped run's: a resumed run has its own, or none
     config = SearchConfig(**{**settings, **given, "store": path, "name": experiment.name})
     return run(config, on_trial=on_trial, on_stage=on_stage, resume=True)
 

@@ -82,3 +82,27 @@ def test_a_scheduled_search_from_the_command_line_shows_its_pruned_trials(
     assert code in (0, None), err
     _, out, _ = run_cli(["show", "--store", store], monkeypatch, capsys)
     assert "pruned" in out and "rung" in out and "(1 ep.)" in out
+
+
+def test_a_time_budget_ends_a_cli_search_cleanly_and_rlnas_resume_finishes_it(
+    tmp_path, monkeypatch, capsys
+) -> None:
+    store = str(tmp_path / "runs.db")
+    search = ["search", "--task", "digits", "--space", "mlp", "--data-fraction", "0.2"]
+    search += ["--epochs", "3", "--scheduler", "asha", "--budget", "40", "--strategy", "ppo"]
+    code, _, err = run_cli(
+        [*search, "--time-budget", "0.03", "--store", store, "--name", "timed"], monkeypatch, capsys
+    )
+    assert code in (0, None), err
+    with rlnas.Store(store) as opened:
+        experiment = opened.experiment("timed")
+        stopped = len(opened.trials(experiment))
+        assert experiment.status == "interrupted"
+    assert 0 < stopped < 40
+    code, _, err = run_cli(["resume", "--store", store, "--name", "timed"], monkeypatch, capsys)
+    assert code in (0, None), err
+    with rlnas.Store(store) as opened:
+        experiment = opened.experiment("timed")
+        trials = opened.trials(experiment)
+        assert experiment.status == "complete"
+    assert len(trials) == len({trial.key for trial in trials}) == 40
