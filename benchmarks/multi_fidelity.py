@@ -44,6 +44,7 @@ from rlnas.export import train_final
 from rlnas.schedulers import make_scheduler
 
 SECTION = "multi_fidelity"
+REWARDS_SECTION = "multi_fidelity_rewards"
 PEERS = ("tpe+hyperband", "tpe+median")
 
 
@@ -238,16 +239,22 @@ def targets(runs: list[Run], tasks: list[str], strategy: str) -> list[str]:
     return lines
 
 
-def section(runs: list[Run], rewards, args: argparse.Namespace, seconds: float, done: bool) -> str:
-    seeds = sorted({run.seed for run in runs})
-    lines = [
-        f"## Multi-fidelity search at equal compute ({', '.join(args.tasks)})",
-        "",
+def _header(args: argparse.Namespace, seconds: float) -> str:
+    return (
         f"Generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC in {seconds / 60:.1f} min by "
         f"`{shlex.join(['python', *sys.argv])}` on {os.cpu_count()} CPUs "
         f"({platform.platform()}), {args.workers} worker(s) of one thread, torch "
         f"{torch.__version__}; the 1-minute load average was {args.load_before:.1f} at the start "
-        f"and {os.getloadavg()[0]:.1f} at the end (other work shared the CPUs).",
+        f"and {os.getloadavg()[0]:.1f} at the end (other work shared the CPUs)."
+    )
+
+
+def section(runs: list[Run], args: argparse.Namespace, seconds: float, done: bool) -> str:
+    seeds = sorted({run.seed for run in runs})
+    lines = [
+        f"## Multi-fidelity search at equal compute ({', '.join(args.tasks)})",
+        "",
+        _header(args, seconds),
         ""
         if done
         else f"**Partial run: {len(runs)} of {args.planned} searches finished** "
@@ -291,16 +298,21 @@ def section(runs: list[Run], rewards, args: argparse.Namespace, seconds: float, 
                 f"| {_mean_std([r.search_s for r in group], 0)} "
                 f"| {_mean_std([r.cpu_s for r in group], 0)} |"
             )
-    if rewards:
-        lines += [
+    return "\n".join(lines)
+
+
+def rewards_section(rewards, args: argparse.Namespace, seconds: float) -> str:
+    return "\n".join(
+        [
+            "## Multi-fidelity: the reward of a stopped candidate (`pruned_reward`)",
             "",
-            "### The reward of a stopped candidate (`pruned_reward`)",
+            _header(args, seconds),
             "",
-            f"{args.curves} sampled candidates per task trained fully ({args.epochs} epochs), "
-            f"their curves replayed through ASHA in {args.orders} random orders; per way of "
-            "rewarding a stopped candidate: the mean Kendall tau between the rewards the "
-            "candidates are told and their true final validation accuracy, and the mean "
-            "absolute error.",
+            f"{args.curves} sampled candidates per task (the default space, seed 0) trained fully "
+            f"({args.epochs} epochs); their best-so-far validation curves replayed through ASHA "
+            f"(rungs 1, 3, 9) in {args.orders} random orders. Per way of rewarding a stopped "
+            "candidate: the mean Kendall tau between the rewards all candidates are told and "
+            "their true final validation accuracy, and the mean absolute error.",
             "",
             "| task | way | Kendall tau | mean absolute error |",
             "|---|---|---:|---:|",
@@ -310,7 +322,7 @@ def section(runs: list[Run], rewards, args: argparse.Namespace, seconds: float, 
                 for way, (tau, error) in table.items()
             ),
         ]
-    return "\n".join(lines)
+    )
 
 
 # --- command line --------------------------------------------------------------------------------
@@ -364,7 +376,7 @@ def main(argv: list[str] | None = None) -> None:
             print(f"rewards on {task}: {rewards[task]}", file=sys.stderr, flush=True)
         if rewards:
             seconds = time.perf_counter() - started
-            write_section(args.out, SECTION, section(runs, rewards, args, seconds, not jobs))
+            write_section(args.out, REWARDS_SECTION, rewards_section(rewards, args, seconds))
         for number, future in enumerate(futures, start=1):
             run = future.result()
             runs.append(run)
@@ -377,8 +389,9 @@ def main(argv: list[str] | None = None) -> None:
             )
             done = number == len(jobs)
             seconds = time.perf_counter() - started
-            write_section(args.out, SECTION, section(runs, rewards, args, seconds, done))
-    print("\n".join(targets(runs, args.tasks, args.strategy)), file=sys.stderr)
+            write_section(args.out, SECTION, section(runs, args, seconds, done))
+    if jobs:
+        print("\n".join(targets(runs, args.tasks, args.strategy)), file=sys.stderr)
     print(f"{args.out} written in {(time.perf_counter() - started) / 60:.1f} min", file=sys.stderr)
 
 
