@@ -126,8 +126,12 @@ def comparable_reward(
     both (``pairs``: their values at this rung and at the last), the learning-curve gain.
     ``quantile``: the last rung's value at the candidate's quantile among ``rung_values``
     (rank within its rung). Both fall back to ``raw`` while no candidate reached the last rung.
-    The default, ``shift``, ranked candidates by their true final accuracy best of the three
-    on digits and mnist1d (``benchmarks/multi_fidelity.py --measure-rewards``, RESULTS.md).
+    The default, ``shift``, ranks candidates by their true final accuracy best of the three:
+    replaying 40 fully trained curves per task through ASHA in 200 orders, Kendall tau 0.60 on
+    digits and 0.53 on mnist1d (``raw`` 0.58 and 0.52, ``quantile`` 0.38 and 0.45), at half the
+    absolute error of ``raw`` or less, since ``raw`` tells a stopped candidate it is worse than it
+    would have become by the whole learning-curve gain (``benchmarks/multi_fidelity.py
+    --measure-rewards``; RESULTS.md).
     """
     if how == "raw" or not pairs:
         return value
