@@ -268,7 +268,7 @@ class TrainsByEpochs:
         return rlnas.Progress(curve[-1], curve, bytes([epochs]))
 
 
-@pytest.mark.parametrize("scheduler", ["asha", "hyperband"])
+@pytest.mark.parametrize("scheduler", ["asha", "hyperband", "median"])
 def test_every_candidate_stopped_or_not_is_told_once_with_a_scheduler(
     case: Case, scheduler: str
 ) -> None:
