@@ -192,3 +192,44 @@ def test_a_store_without_the_diagnostics_column_is_upgraded(tmp_path) -> None:
         assert store.trials(experiment)[0].diagnostics is None
         store.record_trial(experiment, _trial(1), diagnostics={"epsilon": 0.5})
         assert store.trials(experiment)[1].diagnostics == {"epsilon": 0.5}
+
+
+def test_a_store_from_before_schedulers_keeps_its_trials_and_gains_curves_and_rungs(
+    tmp_path,
+) -> None:
+    path = tmp_path / "old.db"
+    old = sqlite3.connect(path)
+    old.executescript(
+        """
+        CREATE TABLE experiments (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,
+            config TEXT NOT NULL, seed INTEGER NOT NULL, status TEXT NOT NULL,
+            created_at REAL NOT NULL, updated_at REAL NOT NULL);
+        CREATE TABLE trials (experiment_id INTEGER NOT NULL REFERENCES experiments(id),
+            number INTEGER NOT NULL, key TEXT NOT NULL, architecture TEXT NOT NULL,
+            metrics TEXT NOT NULL, reward REAL, status TEXT NOT NULL, error TEXT,
+            started_at REAL NOT NULL, duration_s REAL NOT NULL, diagnostics TEXT,
+            PRIMARY KEY (experiment_id, number));
+        INSERT INTO experiments VALUES (1, 'old', '{}', 0, 'complete', 0, 0);
+        INSERT INTO trials VALUES (1, 0, 'k', '{"op": "conv", "width": 8}', '{}', 0.5,
+            'complete', NULL, 0, 0, NULL);
+        """
+    )
+    old.close()
+    pruned = Trial(
+        1,
+        SPACE.architecture({"op": "pool", "width": 8}),
+        {"accuracy": 0.25},
+        0.4,
+        Status.PRUNED,
+        curve=(0.1, 0.25),
+        rung=1,
+    )
+    with rlnas.Store(path) as store:
+        experiment = store.experiment("old")
+        store.record_trial(experiment, pruned)
+        first, second = store.trials(experiment)
+    assert (first.curve, first.rung) == ((), None)
+    assert "curve" not in first.to_dict()
+    assert (second.status, second.curve, second.rung) == ("pruned", (0.1, 0.25), 1)
+    assert second.to_dict()["curve"] == [0.1, 0.25]
+    assert rlnas.trial.best_trial([first, second]) is first  # a pruned reward is an estimate

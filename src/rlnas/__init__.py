@@ -8,9 +8,10 @@ describe a whole search (a benchmark or a task, its strategy, estimator and exec
 
 from rlnas.config import SearchConfig
 from rlnas.errors import InvalidArchitecture, UserError
-from rlnas.evaluator import Evaluator, StatefulEvaluator
+from rlnas.evaluator import Evaluator, FidelityEvaluator, Job, Progress, StatefulEvaluator
 from rlnas.rewards import Objective
 from rlnas.runner import resume, run
+from rlnas.schedulers import SCHEDULERS, Scheduler, make_scheduler
 from rlnas.search import SearchResult, search
 from rlnas.space import Architecture, Choice, Growth, Rule, SearchSpace
 from rlnas.store import Store
@@ -19,15 +20,20 @@ from rlnas.strategies.episodes import EpisodeSettings
 from rlnas.trial import Status, Trial
 
 __all__ = [
+    "SCHEDULERS",
     "STRATEGIES",
     "Architecture",
     "Choice",
     "EpisodeSettings",
     "Evaluator",
+    "FidelityEvaluator",
     "Growth",
     "InvalidArchitecture",
+    "Job",
     "Objective",
+    "Progress",
     "Rule",
+    "Scheduler",
     "SearchConfig",
     "SearchResult",
     "SearchSpace",
@@ -37,6 +43,7 @@ __all__ = [
     "Strategy",
     "Trial",
     "UserError",
+    "make_scheduler",
     "make_strategy",
     "resume",
     "run",

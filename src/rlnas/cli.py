@@ -238,12 +238,18 @@ def show(
         sys.stdout.write(json.dumps([trial.to_dict() for trial in trials], indent=1) + "\n")
         return
     table = Table(title=Text(f"{experiment.name} ({experiment.status}, {direction})"))
-    for column in ("#", "status", "architecture", "metrics"):
+    scheduled = any(trial.rung is not None for trial in trials)  # a scheduler's rungs
+    for column in ("#", "status", *(["rung"] if scheduled else []), "architecture", "metrics"):
         table.add_column(column)
     for trial in trials:
         metrics = trial.error or ", ".join(f"{k}={v:.4g}" for k, v in trial.metrics.items())
         architecture = " ".join(f"{k}={v}" for k, v in trial.architecture.items())
-        table.add_row(str(trial.number), trial.status, Text(architecture), Text(metrics))
+        rung = (
+            []
+            if not scheduled
+            else [f"{trial.rung} ({len(trial.curve)} ep.)" if trial.curve else "-"]
+        )
+        table.add_row(str(trial.number), trial.status, *rung, Text(architecture), Text(metrics))
     stdout.print(table)
 
 

@@ -2,18 +2,18 @@
 
 ``SearchConfig`` inherits each group of settings from the module that reads it (what is searched
 from ``problems``, the training recipe, the strategy, its episodes, the estimator, the device,
-the executor) and adds the search's own (budget, seed, store). ``rlnas search`` builds its
-options from these fields, a ``--config`` TOML file holds the same keys (``-`` or ``_`` alike),
-and ``rlnas.run(SearchConfig(...))`` runs the same search from Python.
+the executor, the scheduler) and adds the search's own (budgets, seed, store). ``rlnas search``
+builds its options from these fields, a ``--config`` TOML file holds the same keys (``-`` or
+``_`` alike), and ``rlnas.run(SearchConfig(...))`` runs the same search from Python.
 """
 
 from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from rlnas.devices import DeviceSettings
 from rlnas.errors import UserError
@@ -21,11 +21,13 @@ from rlnas.estimators.recipe import TrainingRecipe
 from rlnas.estimators.registry import EstimatorSettings
 from rlnas.execution.settings import ExecutionSettings
 from rlnas.problems import ProblemSettings
+from rlnas.schedulers import SchedulerSettings
 from rlnas.strategies.episodes import EpisodeSettings
 from rlnas.strategies.registry import StrategySettings
 
 
 class SearchConfig(
+    SchedulerSettings,
     ExecutionSettings,
     DeviceSettings,
     EstimatorSettings,
@@ -37,6 +39,15 @@ class SearchConfig(
     """The settings of one search; ``rlnas.run(config)`` runs it."""
 
     budget: int = Field(200, ge=1, description="Distinct architectures to evaluate.")
+    time_budget: float | None = Field(
+        None,
+        gt=0,
+        description="Minutes of wall time for this run; then it stops, resumable (a resume "
+        "does not inherit it; default: none).",
+    )
+    epoch_budget: int | None = Field(
+        None, ge=1, description="Training epochs over the whole search (default: no limit)."
+    )
     seed: int = Field(0, description="Random seed: same seed, same result.")
     max_repeats: int = Field(
         1000,
@@ -48,6 +59,11 @@ class SearchConfig(
     log: Literal["tensorboard", "mlflow"] | None = Field(
         None, description="Also log every trial to tensorboard or mlflow."
     )
+
+    @model_validator(mode="after")
+    def _rungs_fit_the_epochs(self) -> Self:
+        SchedulerSettings.of(self).check(self.epochs)
+        return self
 
     @classmethod
     def from_toml(cls, path: Path, **overrides: Any) -> SearchConfig:

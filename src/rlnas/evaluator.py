@@ -1,4 +1,4 @@
-"""What scores an architecture: the ``Evaluator`` protocol, and evaluators that keep state.
+"""What scores an architecture: the ``Evaluator`` protocol, evaluators that keep state, and jobs.
 
 An *evaluator* is anything that maps an ``Architecture`` to a mapping of metric values: a
 user's function, a look-up table, or one of the built-in estimators (full training, weight
@@ -13,15 +13,29 @@ runs it on the serial executor only (``serial_only``).
 An evaluator may also say up front which metrics it reports (``ReportsMetrics``): the built-in
 ones do, so a misspelt ``--metric`` is an error before anything is evaluated or stored. A plain
 function cannot be asked without spending budget; its metrics are known at its first trial.
+
+A ``FidelityEvaluator`` trains a candidate part of the way: up to ``epochs``, from where an
+earlier part stopped, and hands back its learning curve and the state to continue from. That
+is what a scheduler (``rlnas.schedulers``) needs to stop hopeless candidates early and to
+continue promising ones rather than restart them. The state is opaque ``bytes`` that the
+evaluator alone reads and writes (``JobState``): a ``Job`` carries it to wherever the
+evaluation runs (this process, a worker process, a Ray actor) and the finished ``Trial``
+carries the new one back (``Trial.state``), so no executor needs to know what is in it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from rlnas.errors import UserError
 from rlnas.space import Architecture
+
+JobState = bytes
+"""What an evaluation leaves for the next one of the same candidate (weights, optimizer, random
+state...), serialized by the evaluator that made it: it pickles to any worker as it is, its size
+is known (``len``), and a checkpoint stores it as it is."""
 
 
 class EvaluatorError(UserError):
@@ -88,3 +102,46 @@ def _numeric(value: Any) -> bool:
 def _shown(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A part of a candidate's training: the metrics where it stopped, the validation scores
+    after every epoch so far (from the first), and the state to continue from."""
+
+    metrics: Mapping[str, float]
+    curve: tuple[Mapping[str, float], ...]
+    state: JobState | None = None
+
+
+@runtime_checkable
+class FidelityEvaluator(Evaluator, Protocol):
+    """An evaluator that trains by epochs and can continue a candidate where it stopped.
+
+    ``train_to(architecture, epochs, state)`` trains up to epoch ``epochs`` (at most
+    ``self.epochs``, the full fidelity), from ``state`` (what an earlier call for the same
+    architecture returned) or from scratch; training to 3 epochs and then on to 9 gives what
+    training to 9 at once gives. ``__call__`` is ``train_to(architecture, self.epochs)``'s
+    metrics. A curve shorter than ``epochs`` means training ended by itself (patience).
+    """
+
+    epochs: int
+
+    def train_to(
+        self, architecture: Architecture, epochs: int, state: JobState | None = None
+    ) -> Progress: ...
+
+
+@dataclass(frozen=True)
+class Job:
+    """One evaluation to run, as it travels to a worker: the architecture, the fidelity to reach
+    (``epochs``; None: the evaluator's plain call) and what it continues from (``state``)."""
+
+    architecture: Architecture
+    epochs: int | None = None
+    state: JobState | None = field(default=None, repr=False)
+
+    @classmethod
+    def of(cls, work: Job | Architecture) -> Job:
+        """``work`` as a job: an architecture alone is a plain evaluation."""
+        return work if isinstance(work, Job) else cls(work)

@@ -22,6 +22,7 @@ from rlnas.execution import make_executor
 from rlnas.execution.settings import ExecutionSettings
 from rlnas.problems import Problem, ProblemSettings, load_problem
 from rlnas.report.tracking import make_logger
+from rlnas.schedulers import SchedulerSettings
 from rlnas.search import ProgressCallback, SearchResult, search
 from rlnas.store import Store
 from rlnas.strategies import Strategy, make_strategy
@@ -30,10 +31,19 @@ from rlnas.strategies.episodes import EpisodeSettings
 StageCallback = Callable[[str], None]
 """Told what a run is doing before its first trial (loading data, training a supernet)."""
 
-RESUMABLE = {*ExecutionSettings.model_fields, *DeviceSettings.model_fields, "log", "budget"}
-"""What a resumed search may change: where and how fast it runs, what it logs to, and its
-budget (a larger one extends a finished search); not what it searches or how candidates are
-trained."""
+RESUMABLE = {
+    *ExecutionSettings.model_fields,
+    *DeviceSettings.model_fields,
+    "log",
+    "budget",
+    "time_budget",
+}
+"""What a resumed search may change: where and how fast it runs, what it logs to, its budget
+(a larger one extends a finished search) and how long this run may take; not what it searches
+or how candidates are trained."""
+
+FULL = ("full", "predictor")
+"""The estimators that train every candidate they score, by epochs (what a scheduler needs)."""
 
 _RENAMED = {"constraints": "constraint", "strategy_options": "strategy_option"}
 """Settings stored under another name by stores written before the names were unified."""
@@ -68,6 +78,12 @@ def run(
     if problem.description is not None:
         stage(problem.description)
     context = dict(problem.context)
+    if config.scheduler != "none" and (not problem.trains or config.estimator not in FULL):
+        raise UserError(
+            f"scheduler {config.scheduler} stops training early: it needs a task trained by the "
+            f"full or predictor estimator, not {config.estimator if problem.trains else 'a table'}"
+        )
+    scheduler = SchedulerSettings.of(config).make(config.epochs)
     evaluate = _estimator(EstimatorSettings.of(config), problem, context, stage)
     strategy = _strategy(config, problem)
     executor = make_executor(
@@ -94,6 +110,9 @@ def run(
             max_repeats=config.max_repeats,
             executor=executor,
             resume=resume,
+            scheduler=scheduler,
+            time_budget=config.time_budget,
+            epoch_budget=config.epoch_budget,
         )
 
 
@@ -130,6 +149,7 @@ def resume(
             f"(only {', '.join(sorted(RESUMABLE))} can)"
         )
     settings = {_RENAMED.get(key, key): value for key, value in stored.items()}
+    settings.pop("time_budget", None)  # the stopped run's: a resumed run has its own, or none
     config = SearchConfig(**{**settings, **given, "store": path, "name": experiment.name})
     return run(config, on_trial=on_trial, on_stage=on_stage, on_start=on_start, resume=True)
 

@@ -46,6 +46,8 @@ CREATE TABLE IF NOT EXISTS trials (
     started_at REAL NOT NULL,
     duration_s REAL NOT NULL,
     diagnostics TEXT,
+    curve TEXT,
+    rung INTEGER,
     PRIMARY KEY (experiment_id, number)
 );
 CREATE TABLE IF NOT EXISTS checkpoints (
@@ -82,8 +84,14 @@ class StoredTrial:
     started_at: float
     duration_s: float
     diagnostics: Mapping[str, Any] | None = None
+    curve: tuple[float, ...] = ()
+    """The searched metric after every epoch (a scheduled search; else empty)."""
+    rung: int | None = None
+    """The scheduler's rung the trial reached (None: no scheduler)."""
 
     def to_dict(self) -> dict[str, Any]:
+        """Plain data; the curve and the rung only where a scheduler ran."""
+        scheduled = {"curve": list(self.curve), "rung": self.rung} if self.rung is not None else {}
         return {
             "number": self.number,
             "key": self.key,
@@ -94,6 +102,7 @@ class StoredTrial:
             "error": self.error,
             "started_at": self.started_at,
             "duration_s": self.duration_s,
+            **scheduled,
         }
 
 
@@ -153,6 +162,9 @@ class Store:
         columns = {row[1] for row in db.execute("PRAGMA table_info(trials)")}
         if "diagnostics" not in columns:  # a store written before diagnostics were kept
             db.execute("ALTER TABLE trials ADD COLUMN diagnostics TEXT")
+        for column, kind in (("curve", "TEXT"), ("rung", "INTEGER")):  # before schedulers
+            if column not in columns:
+                db.execute(f"ALTER TABLE trials ADD COLUMN {column} {kind}")
 
     def close(self) -> None:
         self._connection.close()
@@ -253,7 +265,9 @@ class Store:
         now = time.time()
         with self._transaction() as db:
             db.execute(
-                "INSERT INTO trials VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO trials (experiment_id, number, key, architecture, metrics, reward, "
+                "status, error, started_at, duration_s, diagnostics, curve, rung) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     experiment.id,
                     trial.number,
@@ -266,6 +280,8 @@ class Store:
                     trial.started_at,
                     trial.duration_s,
                     json.dumps(dict(diagnostics)) if diagnostics else None,
+                    json.dumps(list(trial.curve)) if trial.curve else None,
+                    trial.rung,
                 ),
             )
             if blob is not None:
@@ -275,16 +291,41 @@ class Store:
                 )
             db.execute("UPDATE experiments SET updated_at = ? WHERE id = ?", (now, experiment.id))
 
+    def save_checkpoint(
+        self, experiment: Experiment, trials_done: int, checkpoint: Mapping[str, Any]
+    ) -> None:
+        """Write a checkpoint taken between trials (a search paused by its time budget)."""
+        blob = serialize_state(checkpoint)
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO checkpoints VALUES (?, ?, ?, ?)",
+                (experiment.id, trials_done, blob, time.time()),
+            )
+
     def trials(self, experiment: Experiment) -> list[StoredTrial]:
         """The experiment's trials in the order they were evaluated."""
         rows = self._connection.execute(
             "SELECT number, key, architecture, metrics, reward, status, error, started_at, "
-            "duration_s, diagnostics FROM trials WHERE experiment_id = ? ORDER BY number",
+            "duration_s, diagnostics, curve, rung FROM trials WHERE experiment_id = ? "
+            "ORDER BY number",
             (experiment.id,),
         ).fetchall()
         return [
-            StoredTrial(n, k, json.loads(a), json.loads(m), r, s, e, t, d, json.loads(g or "null"))
-            for n, k, a, m, r, s, e, t, d, g in rows
+            StoredTrial(
+                n,
+                k,
+                json.loads(a),
+                json.loads(m),
+                r,
+                s,
+                e,
+                t,
+                d,
+                json.loads(g or "null"),
+                tuple(json.loads(c or "[]")),
+                rung,
+            )
+            for n, k, a, m, r, s, e, t, d, g, c, rung in rows
         ]
 
     def checkpoint(self, experiment: Experiment) -> tuple[int, dict[str, Any]] | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import os
+import pickle
 import time
 
 from rlnas.devices import DeviceSettings
@@ -85,3 +86,40 @@ def ray_resources(architecture: Architecture) -> dict[str, float]:
 
     assigned = ray.get_runtime_context().get_assigned_resources()
     return {"accuracy": 1.0, "cpus": assigned.get("CPU", 0.0), "gpus": assigned.get("GPU", 0.0)}
+
+
+def quality(architecture: Architecture) -> float:
+    """The final accuracy of a candidate with known curves: option ``q``'s value if it has one,
+    else ``score`` scaled into (0, 1)."""
+    if "q" in architecture.choices:
+        return float(architecture.choices["q"])
+    return (score(architecture)["accuracy"] + 1) / 6
+
+
+class Curves:
+    """A ``FidelityEvaluator`` whose learning curves are known: ``quality * (1 - 0.5**epoch)``.
+
+    Its state is (epochs reached, epochs trained in all), so the metric ``trained`` counts the
+    epochs that a candidate really trained over all its jobs (a restart would count again), and
+    a state that does not continue its own job fails the trial. ``delay`` seconds per epoch.
+    """
+
+    def __init__(self, epochs: int = 9, delay: float = 0.0) -> None:
+        self.epochs = epochs
+        self.delay = delay
+
+    def __call__(self, architecture: Architecture) -> dict[str, float]:
+        return dict(self.train_to(architecture, self.epochs).metrics)
+
+    def train_to(self, architecture: Architecture, epochs: int, state: bytes | None = None):
+        from rlnas.evaluator import Progress
+
+        start, trained, key = (0, 0, architecture.key) if state is None else pickle.loads(state)
+        if key != architecture.key or not start < epochs <= self.epochs:
+            raise ValueError(f"cannot continue from epoch {start} of {key} to {epochs}")
+        time.sleep(self.delay * (epochs - start))
+        value = quality(architecture)
+        curve = tuple({"accuracy": value * (1 - 0.5**e)} for e in range(1, epochs + 1))
+        trained += epochs - start
+        metrics = {"accuracy": curve[-1]["accuracy"], "epochs": float(epochs), "trained": trained}
+        return Progress(metrics, curve, pickle.dumps((epochs, trained, architecture.key)))

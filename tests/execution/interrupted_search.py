@@ -2,14 +2,16 @@
 
 It starts (or resumes) the experiment "run" on the toy space, each evaluation taking a moment;
 with the executor ``weight-sharing`` it is instead a serial weight-sharing search of a small
-digits task (``WEIGHT_SHARING``), whose shared weights are part of what a resume restores.
+digits task (``WEIGHT_SHARING``), whose shared weights are part of what a resume restores; with
+``asha`` it is a serial search scheduled by ASHA, whose in-flight training states a resume
+restores.
 """
 
 from __future__ import annotations
 
 import sys
 
-from evaluators import Sleepy, toy_space
+from evaluators import Curves, Sleepy, toy_space
 
 import rlnas
 
@@ -30,9 +32,26 @@ def weight_sharing_search(store: str | None, strategy: str, budget: int) -> rlna
     return rlnas.run(config, resume=store is not None)
 
 
+def scheduled_search(store: str | None, strategy: str, budget: int) -> rlnas.SearchResult:
+    return rlnas.search(
+        toy_space(),
+        Curves(delay=DELAY_S / 9),
+        strategy,
+        budget=budget,
+        seed=0,
+        store=store,
+        name=NAME,
+        scheduler=rlnas.make_scheduler("asha", 9),
+        resume=store is not None,
+    )
+
+
 def main(store: str, strategy: str, executor: str, workers: str, budget: str) -> None:
     if executor == "weight-sharing":
         weight_sharing_search(store, strategy, int(budget))
+        return
+    if executor == "asha":
+        scheduled_search(store, strategy, int(budget))
         return
     rlnas.search(
         toy_space(),

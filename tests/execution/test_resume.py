@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from evaluators import score, toy_space
-from interrupted_search import DELAY_S, NAME, weight_sharing_search
+from interrupted_search import DELAY_S, NAME, scheduled_search, weight_sharing_search
 
 import rlnas
 from rlnas import cli
@@ -112,6 +112,23 @@ def test_a_serial_search_killed_and_resumed_matches_an_uninterrupted_one(
     assert outcome(resumed.trials) == outcome(uninterrupted.trials)
     assert stored_outcome(store) == outcome(uninterrupted.trials)
     assert resumed.best.architecture == uninterrupted.best.architecture
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("strategy", "trials"), [("ppo", 3), ("mcts", 8), ("evolution", 17)])
+def test_a_scheduled_serial_search_killed_and_resumed_matches_an_uninterrupted_one(
+    strategy: str, trials: int, tmp_path
+) -> None:
+    """The states of candidates in flight are in the checkpoint: a resume continues them."""
+    uninterrupted = scheduled_search(None, strategy, BUDGET)
+    assert any(t.pruned for t in uninterrupted.trials)
+    store = tmp_path / "runs.db"
+    stored = kill_after(store, strategy, "asha", 1, trials, random.Random(trials))
+    assert trials <= stored < BUDGET
+    resumed = scheduled_search(str(store), strategy, BUDGET)
+    assert outcome(resumed.trials) == outcome(uninterrupted.trials)
+    assert [t.curve for t in resumed.trials] == [t.curve for t in uninterrupted.trials]
+    assert stored_outcome(store) == outcome(uninterrupted.trials)
 
 
 @pytest.mark.slow

@@ -249,3 +249,49 @@ def test_every_trial_failing_leaves_no_best(case: Case) -> None:
     assert len(result.trials) == 10
     assert all(t.error == "ValueError: no GPU" for t in result.trials)
     assert result.best is None
+
+
+class TrainsByEpochs:
+    """A fidelity evaluator on the toy space: the accuracy of ``evaluate`` times
+    ``1 - 0.5**epoch``, the epochs reached as its state."""
+
+    epochs = 9
+
+    def __call__(self, architecture: rlnas.Architecture) -> dict[str, float]:
+        return dict(self.train_to(architecture, self.epochs).metrics)
+
+    def train_to(
+        self, architecture: rlnas.Architecture, epochs: int, state: bytes | None = None
+    ) -> rlnas.Progress:
+        final = evaluate(architecture)["accuracy"]
+        curve = tuple({"accuracy": final * (1 - 0.5**e)} for e in range(1, epochs + 1))
+        return rlnas.Progress(curve[-1], curve, bytes([epochs]))
+
+
+@pytest.mark.parametrize("scheduler", ["asha", "hyperband", "median"])
+def test_every_candidate_stopped_or_not_is_told_once_with_a_scheduler(
+    case: Case, scheduler: str
+) -> None:
+    strategy = case.make(case.space(), seed=0)
+    told: list[Trial] = []
+    learn = strategy.tell
+
+    def recording(architecture: rlnas.Architecture, trial: Trial) -> None:
+        told.append(trial)
+        learn(architecture, trial)
+
+    strategy.tell = recording  # type: ignore[method-assign]
+    result = rlnas.search(
+        case.space(),
+        TrainsByEpochs(),
+        strategy=strategy,
+        budget=BUDGET,
+        max_repeats=MAX_REPEATS,
+        scheduler=rlnas.make_scheduler(scheduler, TrainsByEpochs.epochs),
+    )
+    fresh = [trial for trial in told if not trial.cached]
+    assert [t.architecture for t in fresh] == [t.architecture for t in result.trials]
+    assert all(trial.reward is not None for trial in fresh)
+    if len(result.trials) >= 10:
+        assert any(trial.pruned for trial in fresh)
+    assert result.best is not None and not result.best.pruned

@@ -1,6 +1,8 @@
 """The interface of executors: submit architectures, wait for finished trials, in any order.
 
 The search loop keeps up to ``workers`` architectures in flight. An executor evaluates each one
+(a ``Job``: the architecture, and for a scheduled search the epochs to reach and the state to
+continue from, which travel with it to the worker; the trial brings the new state back)
 somewhere (here, in worker processes, on a Ray cluster) and hands back Trials as they finish;
 whatever goes wrong on the way (the evaluator raised, the worker died, the trial ran past
 ``trial_timeout``) comes back as a failed Trial, never as an exception.
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 
+from rlnas.evaluator import Job
 from rlnas.execution.evaluation import Evaluator
 from rlnas.rewards import Objective
 from rlnas.space import Architecture
@@ -32,8 +35,8 @@ class Executor(ABC):
         self.objective = objective
 
     @abstractmethod
-    def submit(self, architecture: Architecture) -> None:
-        """Start evaluating ``architecture`` (at most ``workers`` run at once; others wait)."""
+    def submit(self, work: Job | Architecture) -> None:
+        """Start evaluating ``work`` (at most ``workers`` run at once; others wait)."""
 
     @abstractmethod
     def wait(self) -> list[Trial]:

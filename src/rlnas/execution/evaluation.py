@@ -3,6 +3,10 @@
 Executors run ``evaluate_trial`` in the search process, in worker processes or on Ray actors, so
 an exception, a missing metric or a NaN is data in every one of them. What only an executor can
 see (a worker that died, a trial past its time limit) becomes ``failed_trial``.
+
+What runs is a ``Job`` (``rlnas.evaluator``): an architecture alone is the evaluator's plain
+call; a job with ``epochs`` trains a ``FidelityEvaluator`` that far, from the job's ``state``,
+and the trial comes back with the learning curve and the new state.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 
-from rlnas.evaluator import EvaluatorError, metrics_of
+from rlnas.evaluator import EvaluatorError, FidelityEvaluator, Job, metrics_of
 from rlnas.rewards import ConstraintViolation, Objective, RewardError
 from rlnas.space import Architecture
 from rlnas.trial import Status, Trial
@@ -27,19 +31,36 @@ UNNUMBERED = -1
 
 
 def evaluate_trial(
-    evaluate: Evaluator, architecture: Architecture, objective: Objective, number: int = UNNUMBERED
+    evaluate: Evaluator,
+    work: Job | Architecture,
+    objective: Objective,
+    number: int = UNNUMBERED,
 ) -> Trial:
-    """Evaluate one architecture; any failure becomes a failed Trial that says why.
+    """Evaluate one architecture (or run one job); any failure becomes a failed Trial that says
+    why.
 
     An architecture that breaks a hard constraint before it is trained is a *rejected* trial
     (the search does not count it against the budget). An evaluator that returns something other
     than metrics raises ``EvaluatorError``: that is the evaluator's mistake, not the trial's.
     """
+    job = Job.of(work)
+    architecture = job.architecture
     started = time.time()
     clock = time.perf_counter()
     metrics: dict[str, float] = {}
+    curve: tuple[float, ...] = ()
+    state = None
     try:
-        metrics = metrics_of(evaluate(architecture))
+        if job.epochs is None:
+            raw = evaluate(architecture)
+        elif isinstance(evaluate, FidelityEvaluator):
+            progress = evaluate.train_to(architecture, job.epochs, job.state)
+            raw, state = progress.metrics, progress.state
+            metric = objective.metric
+            curve = tuple(float(point[metric]) for point in progress.curve if metric in point)
+        else:
+            raise TypeError(f"{type(evaluate).__name__} cannot train by epochs")
+        metrics = metrics_of(raw)
         reward = objective.reward(metrics)
     except EvaluatorError:
         raise
@@ -53,7 +74,18 @@ def evaluate_trial(
         reason = f"{type(error).__name__}: {error}"
         return failed_trial(architecture, reason, started, clock, {}, number)
     duration = time.perf_counter() - clock
-    return Trial(number, architecture, metrics, reward, Status.COMPLETE, None, started, duration)
+    return Trial(
+        number,
+        architecture,
+        metrics,
+        reward,
+        Status.COMPLETE,
+        None,
+        started,
+        duration,
+        curve=curve,
+        state=state,
+    )
 
 
 def failed_trial(

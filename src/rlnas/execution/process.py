@@ -24,6 +24,7 @@ from pebble import ProcessExpired, ProcessPool
 
 from rlnas.devices import UsesDevice, place, visible_gpus, worker_devices
 from rlnas.errors import UserError
+from rlnas.evaluator import Job
 from rlnas.execution.base import Executor
 from rlnas.execution.evaluation import Evaluator, evaluate_trial, failed_trial
 from rlnas.rewards import Objective
@@ -105,10 +106,10 @@ def _start_worker(
     _worker = (place(evaluate, devices[index % len(devices)]), objective)
 
 
-def _evaluate_in_worker(architecture: Architecture) -> Trial:
+def _evaluate_in_worker(work: Job | Architecture) -> Trial:
     assert _worker is not None, "the worker was not started with an evaluator"
     evaluate, objective = _worker
-    return evaluate_trial(evaluate, architecture, objective)
+    return evaluate_trial(evaluate, work, objective)
 
 
 class ProcessExecutor(Executor):
@@ -125,11 +126,9 @@ class ProcessExecutor(Executor):
         )
         self.running: dict[Future, tuple[Architecture, float, float]] = {}
 
-    def submit(self, architecture: Architecture) -> None:
-        future = self.pool.schedule(
-            _evaluate_in_worker, args=(architecture,), timeout=self.trial_timeout
-        )
-        self.running[future] = (architecture, time.time(), time.perf_counter())
+    def submit(self, work: Job | Architecture) -> None:
+        future = self.pool.schedule(_evaluate_in_worker, args=(work,), timeout=self.trial_timeout)
+        self.running[future] = (Job.of(work).architecture, time.time(), time.perf_counter())
 
     def wait(self) -> list[Trial]:
         done, _ = wait_futures(list(self.running), return_when=FIRST_COMPLETED)

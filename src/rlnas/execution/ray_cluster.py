@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from rlnas.errors import UserError
+from rlnas.evaluator import Job
 from rlnas.execution.base import Executor
 from rlnas.execution.evaluation import Evaluator, evaluate_trial, failed_trial
 from rlnas.execution.process import limit_threads, threads_per_worker
@@ -46,8 +47,8 @@ class _Worker:
     def ready(self) -> bool:
         return True
 
-    def run(self, architecture: Architecture) -> Trial:
-        return evaluate_trial(self.evaluate, architecture, self.objective)
+    def run(self, work: Job | Architecture) -> Trial:
+        return evaluate_trial(self.evaluate, work, self.objective)
 
 
 class RayExecutor(Executor):
@@ -96,7 +97,7 @@ class RayExecutor(Executor):
         else:
             self.threads = threads_per_worker(self.workers) if self.address is None else 1
         self.actor_class = ray.remote(**self.actor_options())(_Worker)
-        self.queue: deque[tuple[Architecture, float, float]] = deque()
+        self.queue: deque[tuple[Job, float, float]] = deque()
         self.running: dict[Any, tuple[Any, Architecture, float, float]] = {}
         self.idle: list[Any] = []
         self.idle = self._new_actors(self.workers)
@@ -114,15 +115,15 @@ class RayExecutor(Executor):
             raise UserError(f"a Ray worker could not start: {_cause(error)}") from None
         return actors
 
-    def submit(self, architecture: Architecture) -> None:
-        self.queue.append((architecture, time.time(), time.perf_counter()))
+    def submit(self, work: Job | Architecture) -> None:
+        self.queue.append((Job.of(work), time.time(), time.perf_counter()))
 
     def _dispatch(self) -> None:
         while self.queue and self.idle:
-            architecture, started, _ = self.queue.popleft()
+            job, started, _ = self.queue.popleft()
             actor = self.idle.pop()
-            ref = actor.run.remote(architecture)
-            self.running[ref] = (actor, architecture, started, time.perf_counter())
+            ref = actor.run.remote(job)
+            self.running[ref] = (actor, job.architecture, started, time.perf_counter())
 
     def wait(self) -> list[Trial]:
         self._dispatch()

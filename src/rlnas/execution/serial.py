@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import deque
 
 from rlnas.errors import UserError
+from rlnas.evaluator import Job
 from rlnas.execution.base import Executor
 from rlnas.execution.evaluation import evaluate_trial
 from rlnas.space import Architecture
@@ -24,10 +25,10 @@ class SerialExecutor(Executor):
         if trial_timeout is not None:
             raise UserError("the serial executor cannot time a trial out: use --executor process")
         super().__init__(workers)
-        self.queue: deque[Architecture] = deque()
+        self.queue: deque[Job | Architecture] = deque()
 
-    def submit(self, architecture: Architecture) -> None:
-        self.queue.append(architecture)
+    def submit(self, work: Job | Architecture) -> None:
+        self.queue.append(work)
 
     def wait(self) -> list[Trial]:
         return [evaluate_trial(self.evaluate, self.queue.popleft(), self.objective)]

@@ -47,7 +47,7 @@ def render_report(runs: Sequence[Run], title: str = "rlnas report", top: int = 1
     try:
         from plotly.offline import get_plotlyjs
 
-        from rlnas.report import figures
+        from rlnas.report import curves, figures
     except ImportError:
         raise UserError(
             "the HTML report needs plotly: pip install 'rlnas[report]' (or pip install plotly)"
@@ -61,6 +61,15 @@ def render_report(runs: Sequence[Run], title: str = "rlnas report", top: int = 1
     page.add("<h2>Search trajectory</h2>")
     page.plot(figures.trajectory_by_trial(runs))
     page.plot(figures.incumbent_by_time(runs))
+
+    for index, run in enumerate(runs):
+        if curves.scheduled(run):
+            page.add(
+                f"<h3>{escape(run.name)}: rungs</h3><p class='note'>"
+                f"{sum(t.status == 'pruned' for t in run.trials)} of {len(run.trials)} "
+                "candidates stopped early (grey); each curve ends at the rung it reached.</p>"
+            )
+            page.plot(curves.learning_curves(run, index))
 
     page.add(f"<h2>Best architectures</h2><p class='note'>The {top} best trials of each.</p>")
     for run in runs:

@@ -10,7 +10,7 @@ from typing import Any
 
 from rlnas.errors import StoreError
 from rlnas.store import Experiment, Store, StoredTrial
-from rlnas.trial import best_first
+from rlnas.trial import Status, best_first
 
 COST_METRICS = ("params", "flops", "latency_ms", "latency")
 """Metrics that measure what an architecture costs; the report draws a Pareto front per cost."""
@@ -41,7 +41,8 @@ class Run:
 
     @property
     def complete(self) -> list[StoredTrial]:
-        return [trial for trial in self.trials if trial.reward is not None]
+        """The trials with a reward of their own (a pruned trial's is an estimate)."""
+        return [t for t in self.trials if t.reward is not None and t.status != Status.PRUNED]
 
     def best(self, top: int) -> list[StoredTrial]:
         """The ``top`` complete trials, highest reward first (the earlier one wins a tie)."""

@@ -4,7 +4,9 @@ A trial is one episode of the sequential decision process a controller sees: ste
 decision t, given the decisions made before it (the state). The episodes stored now are one-shot:
 the reward (the trial's reward) and the costs (duration_s, and params, flops or latency when the
 trial reports them) arrive on the last step, and are 0 before it. A failed trial's reward is
-empty. One row per step, for offline RL or analysis in pandas / polars.
+empty. One row per step, for offline RL or analysis in pandas / polars. A scheduled search adds
+``rung`` and ``epochs`` (how far the candidate trained) to the last step; a pruned trial's
+reward is the estimate its strategy was told (``rlnas.schedulers``).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ COLUMNS = (
 def trajectory_rows(runs: Sequence[Run]) -> tuple[list[str], list[dict[str, Any]]]:
     """The column names and one row per step of every trial of ``runs``."""
     costs = [c for c in COST_METRICS if any(c in t.metrics for run in runs for t in run.trials)]
+    scheduled = any(t.rung is not None for run in runs for t in run.trials)
     rows = []
     for run in runs:
         for trial in run.trials:
@@ -56,9 +59,12 @@ def trajectory_rows(runs: Sequence[Run]) -> tuple[list[str], list[dict[str, Any]
                 }
                 for cost in costs:
                     row[cost] = trial.metrics.get(cost) if done else 0.0
+                if scheduled:
+                    row["rung"] = trial.rung if done else None
+                    row["epochs"] = len(trial.curve) if done else None
                 rows.append(row)
                 state[decision] = option
-    return [*COLUMNS, *costs], rows
+    return [*COLUMNS, *costs, *(["rung", "epochs"] if scheduled else [])], rows
 
 
 def export_trajectories(store: str | Path, output: str | Path, names: Sequence[str] = ()) -> int:
@@ -106,6 +112,8 @@ def _write_parquet(path: Path, columns: list[str], rows: list[dict[str, Any]]) -
         "action": pa.string(),
         "done": pa.bool_(),
         "status": pa.string(),
+        "rung": pa.int64(),
+        "epochs": pa.int64(),
     }
     schema = pa.schema([(name, types.get(name, pa.float64())) for name in columns])
     pq.write_table(pa.Table.from_pylist(rows, schema=schema), path)
