@@ -375,8 +375,12 @@ def test_the_exported_model_takes_raw_features(
 def test_train_final_is_seeded_and_takes_a_chosen_trial(wine_store: Path, tmp_path: Path) -> None:
     from rlnas.export import train_final
 
-    first = train_final(wine_store, trial=0, epochs=2, out_dir=tmp_path / "a")
+    told: list[tuple[int, int]] = []
+    first = train_final(
+        wine_store, trial=0, epochs=2, out_dir=tmp_path / "a", on_epoch=lambda *e: told.append(e)
+    )
     again = train_final(wine_store, trial=0, epochs=2, out_dir=tmp_path / "b")
+    assert told == [(1, 2), (2, 2)]  # what train-final's progress bar shows
     assert first.trial == 0
     assert first.test_metrics == again.test_metrics
     weights = [

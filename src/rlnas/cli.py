@@ -323,10 +323,32 @@ def train_final(
 
     devices = DeviceSettings(**given(values))
     _refuse_a_file(out)
-    with console.status(f"training for {epochs} epochs and exporting to {escape(str(out))}"):
+    bar = Progress(
+        TextColumn("final training"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    )
+    epoch_task = bar.add_task("epochs", total=epochs)
+
+    def on_epoch(epoch: int, of: int) -> None:
+        bar.start()  # no-op once started; the bar shows once the input has been read
+        bar.update(epoch_task, completed=epoch, total=of)
+
+    try:
         final = run_train_final(
-            store, name=name, trial=trial, epochs=epochs, out_dir=out, devices=devices
+            store,
+            name=name,
+            trial=trial,
+            epochs=epochs,
+            out_dir=out,
+            devices=devices,
+            on_epoch=on_epoch,
         )
+    finally:
+        if bar.live.is_started:
+            bar.stop()
     _plain(f"trial {final.trial} of {final.experiment}, retrained for {epochs} epochs")
     _plain("test: " + ", ".join(f"{k} = {v:.6g}" for k, v in final.test_metrics.items()))
     for path in final.files:

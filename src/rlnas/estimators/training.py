@@ -18,7 +18,7 @@ import copy
 import io
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Self
 
@@ -93,6 +93,7 @@ class TrainingEvaluator:
         constraints: Sequence[Constraint] = (),
         latency_repeats: int = 10,
         devices: DeviceSettings | None = None,
+        on_epoch: Callable[[int, int], None] | None = None,
     ) -> None:
         if epochs < 1:
             raise UserError(f"epochs must be at least 1, got {epochs}")
@@ -112,6 +113,8 @@ class TrainingEvaluator:
         self.time_limit_s = time_limit_s
         self.constraints = tuple(constraints)
         self.latency_repeats = latency_repeats
+        self.on_epoch = on_epoch
+        """Told (epoch, epochs) after every epoch: a progress bar for a long training."""
 
     def search_space(self) -> SearchSpace:
         """The SearchSpace of ``space`` for this task's input shape."""
@@ -231,6 +234,8 @@ class TrainingEvaluator:
                 self._check_time(started, epoch)
             score = self.validate(model, placement)
             training.curve.append(score)
+            if self.on_epoch is not None:
+                self.on_epoch(epoch, until)
             best = training.best
             if best is None or _improves(score[task.metric], best[task.metric], task.direction):
                 training.best, training.since_best = score, 0

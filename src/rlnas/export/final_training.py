@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -69,6 +69,7 @@ def train_final(
     *,
     threads: int = 1,
     devices: DeviceSettings | None = None,
+    on_epoch: Callable[[int, int], None] | None = None,
 ) -> FinalModel:
     """Retrain the best complete trial (or trial number ``trial``) of experiment ``name`` (default:
     the latest) for ``epochs`` on its task's training and validation rows, seeded with the
@@ -94,7 +95,7 @@ def train_final(
     devices.resolve()
     started = time.perf_counter()
     model = _retrain(
-        task, config["space"], chosen, epochs, experiment.seed, threads, recipe, devices
+        task, config["space"], chosen, epochs, experiment.seed, threads, recipe, devices, on_epoch
     )
     train_time_s = time.perf_counter() - started
     model.cpu().eval()  # the trainer returns it on the CPU; tested and exported there
@@ -177,6 +178,7 @@ def _retrain(
     threads: int,
     recipe: TrainingRecipe,
     devices: DeviceSettings,
+    on_epoch: Callable[[int, int], None] | None = None,
 ) -> torch.nn.Module:
     """Build and train the trial's network on training + validation rows with the search's loop.
 
@@ -198,6 +200,7 @@ def _retrain(
         seed=seed,
         threads=threads,
         devices=devices,
+        on_epoch=on_epoch,
     )
     model, _ = trainer.train(trainer.search_space().architecture(trial.architecture))
     return model
