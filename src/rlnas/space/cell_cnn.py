@@ -14,14 +14,7 @@ from torch import nn
 
 from rlnas.space.core import Architecture, SearchSpace
 from rlnas.space.inheritance import Inheritance
-from rlnas.space.nb201 import (
-    GROWTH,
-    canonical_key,
-    cell,
-    cell_choices,
-    connected_rule,
-    inherit_edge,
-)
+from rlnas.space.nb201 import cell, cell_space, inherit_edge
 
 NAME = "cell-cnn"
 INPUT_RANK = 3
@@ -32,13 +25,7 @@ CHANNELS = 16
 
 def space(input_shape: Sequence[int]) -> SearchSpace:
     """Six edges, one operation each; the cell's output must be connected to its input."""
-    return SearchSpace(
-        cell_choices(),
-        rules=[connected_rule()],
-        canonical_key=canonical_key,
-        name=NAME,
-        growth=GROWTH,
-    )
+    return cell_space(NAME)
 
 
 def build(

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from torch import nn
 
 from rlnas.space.blocks import Cell, Zero
-from rlnas.space.core import Architecture, Choice, Choices, Growth, Rule
+from rlnas.space.core import Architecture, Choice, Choices, Growth, Rule, SearchSpace
 from rlnas.space.inheritance import (
     Inheritance,
     copy_modules,
@@ -32,6 +32,17 @@ EDGES = tuple(f"edge{i}{j}" for j in range(1, NODES) for i in range(j))
 GROWTH = Growth(steps=[(edge,) for edge in EDGES], fill=dict.fromkeys(EDGES, "none"))
 """Progressive growth adds one edge per step; edges not added yet are 'none'. A step is
 evaluated once the cell's output is connected (the first edge into node 3 that is not 'none')."""
+
+
+def cell_space(name: str) -> SearchSpace:
+    """The space of one cell, under the name of the network that stacks it."""
+    return SearchSpace(
+        cell_choices(),
+        rules=[connected_rule()],
+        canonical_key=canonical_key,
+        name=name,
+        growth=GROWTH,
+    )
 
 
 def cell_choices() -> list[Choice]:

@@ -20,14 +20,7 @@ from torch import nn
 from rlnas.space.blocks import Residual
 from rlnas.space.core import Architecture, SearchSpace
 from rlnas.space.inheritance import Inheritance
-from rlnas.space.nb201 import (
-    GROWTH,
-    canonical_key,
-    cell,
-    cell_choices,
-    connected_rule,
-    inherit_edge,
-)
+from rlnas.space.nb201 import cell, cell_space, inherit_edge
 
 NAME = "nb201-cell"
 INPUT_RANK = 3
@@ -39,13 +32,7 @@ STAGES = 3
 
 def space(input_shape: Sequence[int]) -> SearchSpace:
     """Six edges of the cell, one operation each; its output must be connected to its input."""
-    return SearchSpace(
-        cell_choices(),
-        rules=[connected_rule()],
-        canonical_key=canonical_key,
-        name=NAME,
-        growth=GROWTH,
-    )
+    return cell_space(NAME)
 
 
 def build(

@@ -129,13 +129,7 @@ def make_task(
     if not np.isfinite(X).all():
         row = int(np.argwhere(~np.isfinite(X))[0][0])
         raise UserError(f"task {name}: the features hold NaN or infinite values (row {row})")
-    kind = kind or infer_kind(y)
-    if kind not in KINDS:
-        raise UserError(f"task {name}: kind {kind!r} is not one of {', '.join(KINDS)}")
-    if kind == "regression":
-        target, classes = _regression_target(name, y), ()
-    else:
-        target, classes = _class_target(name, y, kind)
+    kind, target, classes = _target(name, y, kind)
     train, val, test = split_indices(name, target, kind, seed)
     row_shape = tuple(int(n) for n in X.shape[1:])
     feature_mean, feature_std = feature_statistics(X.__getitem__, train, row_shape, name)
@@ -179,13 +173,7 @@ def make_mapped_task(
         )
     if len(y) < 10:
         raise UserError(f"task {name}: {len(y)} rows are too few to split; give at least 10")
-    kind = kind or infer_kind(y)
-    if kind not in KINDS:
-        raise UserError(f"task {name}: kind {kind!r} is not one of {', '.join(KINDS)}")
-    if kind == "regression":
-        target, classes = _regression_target(name, y), ()
-    else:
-        target, classes = _class_target(name, y, kind)
+    kind, target, classes = _target(name, y, kind)
     train, val, test = split_indices(name, target, kind, seed)
     row_shape = tuple(int(n) for n in source.shape[1:])
     feature_mean, feature_std = feature_statistics(source.read, train, row_shape, name)
@@ -247,6 +235,19 @@ def _task(
         feature_mean=torch.as_tensor(feature_mean, dtype=torch.float32),
         feature_std=torch.as_tensor(feature_std, dtype=torch.float32),
     )
+
+
+def _target(
+    name: str, y: np.ndarray, kind: Kind | None
+) -> tuple[Kind, np.ndarray, tuple[str | int, ...]]:
+    """The task's kind (given, else inferred), its target as trained on, and its classes."""
+    kind = kind or infer_kind(y)
+    if kind not in KINDS:
+        raise UserError(f"task {name}: kind {kind!r} is not one of {', '.join(KINDS)}")
+    if kind == "regression":
+        return kind, _regression_target(name, y), ()
+    target, classes = _class_target(name, y, kind)
+    return kind, target, classes
 
 
 def infer_kind(y: np.ndarray) -> Kind:
