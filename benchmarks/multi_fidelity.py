@@ -255,11 +255,16 @@ def section(runs: list[Run], args: argparse.Namespace, seconds: float, done: boo
         f"## Multi-fidelity search at equal compute ({', '.join(args.tasks)})",
         "",
         _header(args, seconds),
-        ""
-        if done
-        else f"**Partial run: {len(runs)} of {args.planned} searches finished** "
-        f"(seeds {', '.join(map(str, seeds))}).",
         "",
+        *(
+            []
+            if done
+            else [
+                f"**Partial run: {len(runs)} of {args.planned} searches finished** (seeds "
+                f"{', '.join(map(str, seeds))}; the last may lack some methods).",
+                "",
+            ]
+        ),
         f"Every search trains candidates of the task's default space for up to {args.epochs} "
         f"epochs with the same `TrainingEvaluator` and spends {args.compute} training epochs in "
         f"all (the unscheduled search: {args.compute // args.epochs} candidates fully). The best "

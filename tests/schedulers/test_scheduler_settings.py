@@ -106,3 +106,16 @@ def test_a_time_budget_ends_a_cli_search_cleanly_and_rlnas_resume_finishes_it(
         trials = opened.trials(experiment)
         assert experiment.status == "complete"
     assert len(trials) == len({trial.key for trial in trials}) == 40
+
+
+def test_a_stopped_candidates_reward_raw_shifted_or_mapped_onto_the_last_rung() -> None:
+    from rlnas.schedulers import comparable_reward
+
+    rung = [0.2, 0.4, 0.6, 0.8]  # values at the candidate's rung so far, its own 0.4 included
+    pairs = [(0.6, 0.9), (0.8, 0.95)]  # (at this rung, at the last) of candidates that did both
+    assert comparable_reward("raw", 0.4, rung, pairs) == 0.4
+    assert comparable_reward("shift", 0.4, rung, pairs) == pytest.approx(0.4 + 0.225)
+    # 0.4 lies at quantile 0.375 of its rung: the last rung's value at that quantile
+    assert comparable_reward("quantile", 0.4, rung, pairs) == pytest.approx(0.9 + 0.375 * 0.05)
+    for how in ("shift", "quantile"):  # nobody reached the last rung yet: the raw value
+        assert comparable_reward(how, 0.4, rung, []) == 0.4
