@@ -99,7 +99,7 @@ def search(
     max_repeats = preflight.check_whole_number("max_repeats", max_repeats, minimum=1)
     preflight.check_space(space, seed)
     preflight.check_evaluator(evaluate)
-    _check_budgets(budget, evaluate, scheduler, time_budget, epoch_budget)
+    _check_budgets(evaluate, scheduler, time_budget, epoch_budget)
     if resume and (store is None or name is None):
         raise UserError("resuming needs the store and the name of the experiment")
     objective = metric if isinstance(metric, Objective) else Objective(metric, direction)
@@ -161,15 +161,13 @@ def search(
 
 
 def _check_budgets(
-    budget: int,
     evaluate: Evaluator,
     scheduler: Scheduler | None,
     time_budget: float | None,
     epoch_budget: int | None,
 ) -> None:
-    """One-line errors for budgets and a scheduler that cannot work, before anything is stored."""
-    if budget < 1:
-        raise UserError(f"the budget must be at least 1 architecture, got {budget}")
+    """One-line errors for the time and epoch budgets and a scheduler that cannot work, before
+    anything is stored (``preflight`` checks the budget of architectures)."""
     if time_budget is not None and time_budget <= 0:
         raise UserError(f"the time budget must be positive (minutes), got {time_budget:g}")
     if epoch_budget is not None and epoch_budget < 1:

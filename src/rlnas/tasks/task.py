@@ -113,15 +113,7 @@ def make_task(
     """
     X = np.asarray(X)
     y = np.asarray(y)
-    if X.ndim < 2:
-        raise UserError(f"task {name}: the features need one row per example, got shape {X.shape}")
-    if len(X) != len(y) or y.ndim != 1:
-        raise UserError(
-            f"task {name}: {len(X)} feature rows but the target has shape {y.shape}; "
-            "give one target value per row"
-        )
-    if len(X) < 10:
-        raise UserError(f"task {name}: {len(X)} rows are too few to split; give at least 10")
+    _check_rows(name, X.shape, y)
     try:
         X = X.astype(np.float64)
     except (TypeError, ValueError):
@@ -164,15 +156,7 @@ def make_mapped_task(
     the features' statistics are computed from the training rows a chunk at a time.
     """
     y = np.asarray(y)
-    if len(source.shape) < 2:
-        raise UserError(f"task {name}: the features need one row per example, got {source.shape}")
-    if source.shape[0] != len(y) or y.ndim != 1:
-        raise UserError(
-            f"task {name}: {source.shape[0]} feature rows but the target has shape {y.shape}; "
-            "give one target value per row"
-        )
-    if len(y) < 10:
-        raise UserError(f"task {name}: {len(y)} rows are too few to split; give at least 10")
+    _check_rows(name, tuple(source.shape), y)
     kind, target, classes = _target(name, y, kind)
     train, val, test = split_indices(name, target, kind, seed)
     row_shape = tuple(int(n) for n in source.shape[1:])
@@ -235,6 +219,19 @@ def _task(
         feature_mean=torch.as_tensor(feature_mean, dtype=torch.float32),
         feature_std=torch.as_tensor(feature_std, dtype=torch.float32),
     )
+
+
+def _check_rows(name: str, shape: tuple[int, ...], y: np.ndarray) -> None:
+    """Features of ``shape`` (rows first) and target ``y``: one target per row, enough rows."""
+    if len(shape) < 2:
+        raise UserError(f"task {name}: the features need one row per example, got shape {shape}")
+    if shape[0] != len(y) or y.ndim != 1:
+        raise UserError(
+            f"task {name}: {shape[0]} feature rows but the target has shape {y.shape}; "
+            "give one target value per row"
+        )
+    if shape[0] < 10:
+        raise UserError(f"task {name}: {shape[0]} rows are too few to split; give at least 10")
 
 
 def _target(
