@@ -5,7 +5,7 @@ drawn; the first n (50, 100, 200) train, 500 others are held out. Every candidat
 (``rlnas.controllers.regressors``), the cross-validated choice (``SelectedRewardModel``) and a
 plain scikit-learn random forest (defaults, the reference of the issue) are fit on the same
 points, on the one-hot encoding alone and with the NAS-Bench-Graph features (operation counts and
-path-position counts, ``controllers/nas_bench_graph_features.py``); reported: Kendall tau and
+path-position counts, ``space/nas_bench_graph_features.py``); reported: Kendall tau and
 Spearman of their predictions against the held-out validation accuracies, and fit CPU time.
 Its section of RESULTS.md (between its markers) is replaced; the rest of the file is kept.
 
@@ -32,11 +32,9 @@ from scipy.stats import kendalltau, rankdata, spearmanr
 from results_file import write_section
 from rlnas.controllers.features import ArchitectureFeatures
 from rlnas.controllers.model_selection import SelectedRewardModel
-from rlnas.controllers.nas_bench_graph_features import nas_bench_graph_features
 from rlnas.controllers.regressors import CANDIDATES, make_regressor
 from rlnas.estimators import load_benchmark
 from rlnas.space import SearchSpace
-from rlnas.space.nas_bench_graph import operations
 
 SECTION = "reward_models"
 DATASETS = ("cora", "citeseer", "pubmed", "cs", "physics", "photo", "computers", "arxiv")
@@ -84,10 +82,8 @@ def measure(args: argparse.Namespace) -> tuple[dict, dict]:
     for dataset in args.datasets:
         bench = load_benchmark(f"nbg:{dataset}")
         feature_sets = {
-            "one-hot": ArchitectureFeatures(bench.space),
-            "one-hot + nbg": ArchitectureFeatures(
-                bench.space, nas_bench_graph_features(operations(dataset))
-            ),
+            "one-hot": ArchitectureFeatures(bench.space, extra=()),
+            "one-hot + nbg": ArchitectureFeatures(bench.space),  # the space declares them
         }
         for seed in range(args.seeds):
             architectures = distinct_sample(bench.space, max(args.sizes) + args.held_out, seed)

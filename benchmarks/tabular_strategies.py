@@ -12,6 +12,7 @@ RESULTS.md (between its markers) is replaced; the rest of the file is kept.
 
     python benchmarks/tabular_strategies.py                 # the full run (see README.md)
     python benchmarks/tabular_strategies.py --quick         # a smoke test, under a minute
+    python benchmarks/tabular_strategies.py --overhead-only --strategies mcts,ppo  # cost only
 
 TPE (Bergstra et al., NeurIPS 2011) sees each decision as a categorical parameter. Its budget
 counts distinct architectures like ours: a repeat is answered from a cache (Optuna is told the
@@ -251,6 +252,11 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=2, help="processes (one thread each)")
     parser.add_argument("--overhead-queries", type=int, default=1000)
     parser.add_argument(
+        "--overhead-only",
+        action="store_true",
+        help="only time each strategy's ask + tell on the first dataset; print, write nothing",
+    )
+    parser.add_argument(
         "--no-repeats", dest="repeats", action="store_false", help="skip the repeats check"
     )
     parser.add_argument("--quick", action="store_true", help="a tiny run for smoke testing")
@@ -284,10 +290,23 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def overhead_only(args: argparse.Namespace) -> None:
+    """Each strategy's overhead on the first benchmark, printed: the cost check alone, minutes
+    instead of the full run's hours."""
+    names = [*args.strategies, TPE]
+    jobs = [(name, overhead, (name, args.benchmarks[0], args.overhead_queries)) for name in names]
+    console.print(f"CPU ms per proposal in ask + tell, {args.overhead_queries} proposals")
+    for name, (ms, distinct) in _execute(jobs, args.workers):
+        console.print(f"{name:<14} {ms:8.3f} ms  ({distinct} distinct)", highlight=False)
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse(argv)
     # measure every strategy on one thread, in the pool's workers and in a serial run alike
     limit_threads(1)
+    if args.overhead_only:
+        overhead_only(args)
+        return
     started = time.perf_counter()
     load_start = os.getloadavg()[0]
     comparisons, costs, walls = run_all(args)

@@ -8,7 +8,9 @@ logits in a band so that the policy does not collapse early. An optional value h
 expected reward of each partial architecture from the hidden state (the critic of actor-critic).
 
 Sampling runs without gradients; strategies re-score the architectures they learn from under the
-current weights (``forward``), which also gives PPO its new log-probabilities.
+current weights (``forward``), which also gives PPO its new log-probabilities. A proposal's cost
+is mostly torch's per-call overhead on tiny tensors, so sampling reads each step's numbers out
+once at the end and looks embeddings up by slicing, not through a new index tensor.
 """
 
 from __future__ import annotations
@@ -90,7 +92,8 @@ class LSTMPolicy(nn.Module):
         with torch.no_grad():
             for parameter in self.parameters():
                 parameter.uniform_(-init_range, init_range, generator=generator)
-        self._masks: dict[tuple[int, ...], torch.Tensor] = {}
+        # per prefix: the open options, the closed ones (masked_fill's), whether any is open
+        self._masks: dict[tuple[int, ...], tuple[torch.Tensor, torch.Tensor, bool]] = {}
 
     # --- the pieces of one decision --------------------------------------------------------------
     def _initial(self, batch: int) -> tuple[torch.Tensor, list[tuple[torch.Tensor, torch.Tensor]]]:
@@ -118,20 +121,23 @@ class LSTMPolicy(nn.Module):
 
     def mask(self, prefix: Sequence[int]) -> torch.Tensor:
         """Open options of decision ``len(prefix)`` after the earlier option indices ``prefix``."""
+        return self._mask_entry(prefix)[0]
+
+    def _mask_entry(self, prefix: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor, bool]:
         key = tuple(prefix)
-        mask = self._masks.get(key)
-        if mask is None:
+        entry = self._masks.get(key)
+        if entry is None:
             earlier = {
                 choice.name: choice.options[index] for choice, index in zip(self.space.choices, key)
             }
             mask = torch.from_numpy(self.space.open_mask(earlier))
             if len(self._masks) > 200_000:  # bound the memory a huge space could take
                 self._masks.clear()
-            self._masks[key] = mask
-        return mask
+            entry = self._masks[key] = (mask, ~mask, bool(mask.any()))
+        return entry
 
     # --- sampling --------------------------------------------------------------------------------
-    @torch.no_grad()
+    @torch.inference_mode()
     def sample(self, generator: torch.Generator, max_tries: int = 100) -> PolicySample:
         """Draw one architecture, decision by decision, from the masked softmax of each head.
 
@@ -150,24 +156,27 @@ class LSTMPolicy(nn.Module):
     def _draw(self, generator: torch.Generator) -> PolicySample | None:
         inputs, state = self._initial(1)
         indices: list[int] = []
-        log_probs: list[float] = []
-        entropy = 0.0
-        values: list[float] = []
+        chosen_log_probs, plogp, predicted = [], [], []  # 0-d tensors, read out at the end
         for position in range(len(self.space.choices)):
             hidden, state = self._step(inputs, state)
             if self.value is not None:
-                values.append(float(self.value(hidden)))
-            mask = self.mask(indices)
-            if not bool(mask.any()):
+                predicted.append(self.value(hidden)[0, 0])
+            _, closed, any_open = self._mask_entry(indices)
+            if not any_open:
                 return None
-            logits = self._logits(position, hidden)[0].masked_fill(~mask, float("-inf"))
+            logits = self._logits(position, hidden)[0].masked_fill(closed, float("-inf"))
             step_log_probs = torch.log_softmax(logits, dim=0)
             probs = step_log_probs.exp()
             index = int(torch.multinomial(probs, 1, generator=generator))
             indices.append(index)
-            log_probs.append(float(step_log_probs[index]))
-            entropy -= float((probs * step_log_probs.masked_fill(~mask, 0.0)).sum())
-            inputs = self.embeddings[position](torch.tensor([index]))
+            chosen_log_probs.append(step_log_probs[index])
+            plogp.append((probs * step_log_probs.masked_fill(closed, 0.0)).sum())
+            inputs = self.embeddings[position].weight[index : index + 1]
+        log_probs = torch.stack(chosen_log_probs).tolist()
+        entropy = 0.0
+        for term in torch.stack(plogp).tolist():
+            entropy -= term
+        values = torch.stack(predicted).tolist() if predicted else []
         choices: dict[str, Option] = {
             choice.name: choice.options[index] for choice, index in zip(self.space.choices, indices)
         }
@@ -226,11 +235,11 @@ class LSTMPolicy(nn.Module):
             hidden, state = self._step(inputs, state)
             if self.value is not None:
                 values.append(self.value(hidden)[:, 0])
-            mask = torch.stack([self.mask(indices[:position]) for indices in encoded])
-            logits = self._logits(position, hidden).masked_fill(~mask, float("-inf"))
+            closed = torch.stack([self._mask_entry(row[:position])[1] for row in encoded])
+            logits = self._logits(position, hidden).masked_fill(closed, float("-inf"))
             step_log_probs = torch.log_softmax(logits, dim=1)
             log_probs.append(step_log_probs.gather(1, chosen[:, position : position + 1])[:, 0])
-            safe = step_log_probs.masked_fill(~mask, 0.0)
+            safe = step_log_probs.masked_fill(closed, 0.0)
             entropies.append(-(safe.exp() * safe).sum(dim=1))
             inputs = self.embeddings[position](chosen[:, position])
         return PolicyOutput(

@@ -137,12 +137,21 @@ class Architecture:
         return json.dumps(dict(self.choices))
 
 
+FeatureFunction = Callable[[Choices], np.ndarray]
+"""Extra features of one architecture for a reward model, from its choices: a 1-D vector of the
+same length for every architecture. Choices, not an ``Architecture``: a tree search values
+thousands of leaves it holds as option indices, and validating each as an architecture would
+cost more than the prediction; an episode's walk holds the same decisions and reads the same."""
+
+
 @dataclass(frozen=True, eq=False)
 class SearchSpace:
     """An ordered list of decisions, the rules that bind them, and an optional canonical key.
 
     ``canonical_key`` maps complete choices to a string shared by isomorphic encodings; without it
-    the key is the JSON list of the chosen options.
+    the key is the JSON list of the chosen options. ``features``: what the space knows of its
+    networks beyond the decisions (operation counts, path encodings), which every reward model
+    appends to the one-hot encoding (``rlnas.controllers.features``).
     """
 
     choices: Sequence[Choice]
@@ -150,6 +159,7 @@ class SearchSpace:
     canonical_key: Callable[[Choices], str] | None = None
     name: str = "custom"
     growth: Growth | None = None
+    features: Sequence[FeatureFunction] = ()
     _index: dict[str, int] = field(init=False, repr=False)
     _rules_after: dict[int, tuple[Rule, ...]] = field(init=False, repr=False)
 
@@ -157,6 +167,7 @@ class SearchSpace:
         choices = tuple(self.choices)
         object.__setattr__(self, "choices", choices)
         object.__setattr__(self, "rules", tuple(self.rules))
+        object.__setattr__(self, "features", tuple(self.features))
         if not choices:
             raise UserError("a search space needs at least one Choice")
         index = {choice.name: position for position, choice in enumerate(choices)}

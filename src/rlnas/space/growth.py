@@ -56,7 +56,7 @@ def episode_space(space: SearchSpace) -> SearchSpace:
         Rule(lambda c, r=rule: r.check(_own(c)), rule.message, rule.needs or space.names)
         for rule in space.rules
     ]
-    return SearchSpace(decisions, rules, name=f"{space.name}:episodes")
+    return SearchSpace(decisions, rules, name=f"{space.name}:episodes", features=space.features)
 
 
 @dataclass(frozen=True)

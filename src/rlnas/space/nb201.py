@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
+import numpy as np
 from torch import nn
 
 from rlnas.space.blocks import Cell, Zero
@@ -42,7 +43,18 @@ def cell_space(name: str) -> SearchSpace:
         canonical_key=canonical_key,
         name=name,
         growth=GROWTH,
+        features=[live_operation_counts],
     )
+
+
+def live_operation_counts(choices: Choices) -> np.ndarray:
+    """A reward-model feature: how many edges on input-to-output paths apply each operation.
+
+    The one-hot encoding cannot tell that a 3x3 convolution on a dead edge does nothing; these
+    counts (NASLib's "op counts", on the canonical cell) can, at the cost of one canonical key.
+    """
+    live = json.loads(canonical_key(choices))
+    return np.array([live.count(operation) for operation in OPERATIONS], dtype=float)
 
 
 def cell_choices() -> list[Choice]:

@@ -1,12 +1,12 @@
 """Performance prediction: screen many proposals with a surrogate, evaluate only the best few.
 
 ``Screened`` wraps any strategy. Each round it draws ``pool`` proposals from the inner strategy,
-predicts their reward with a bootstrap ensemble fit on every architecture truly evaluated so far
-(``EnsembleRewardModel``, the model MCTS plans with; BANANAS, White et al. AAAI 2021; PNAS, Liu
-et al. ECCV 2018, ranks its candidates the same way) and queues the ``top_k`` most promising new
-ones; ``ask`` hands them out, so the search's budget counts only true evaluations. Until
-``warmup`` architectures are evaluated there is nothing to fit, and proposals pass straight
-through.
+predicts their reward with the reward model fit on the architectures truly evaluated so far
+(``SelectedRewardModel`` on ``ArchitectureFeatures``, the model MCTS and the Dyna strategies plan
+with; BANANAS, White et al. AAAI 2021; PNAS, Liu et al. ECCV 2018, rank their candidates the same
+way) and queues the ``top_k`` most promising new ones; ``ask`` hands them out, so the search's
+budget counts only true evaluations. Until ``warmup`` architectures are evaluated there is
+nothing to fit, and proposals pass straight through.
 
 The inner strategy drew the whole pool and expects a result for each sample. The ones not chosen
 are told at once with their *predicted* reward, marked ``cached`` and ``extra["estimated"]``:
@@ -22,7 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from rlnas.controllers.reward_model import EnsembleRewardModel
+from rlnas.controllers.features import ArchitectureFeatures
+from rlnas.controllers.model_selection import SelectedRewardModel
 from rlnas.space import Architecture, SearchSpace
 from rlnas.strategies.base import Strategy
 from rlnas.trial import Status, Trial
@@ -35,8 +36,10 @@ FAILED = "failed when it was evaluated before"
 class Screened(Strategy):
     """Propose the ``top_k`` of every ``pool`` proposals of ``inner`` by predicted reward.
 
-    ``warmup``: true evaluations before screening starts. ``members`` and ``lengthscale``
-    configure the reward model. The strategy keeps the inner strategy's name, so a stored
+    ``warmup``: true evaluations before screening starts. ``refit_growth``: the model is refit
+    once the evaluations have grown by this fraction (and by at least one), which bounds what a
+    long search spends on refits; the pool is cross-validated again when they have doubled
+    (``SelectedRewardModel``). The strategy keeps the inner strategy's name, so a stored
     experiment names the strategy that searched; its config says it was screened.
     """
 
@@ -46,20 +49,21 @@ class Screened(Strategy):
         pool: int = 50,
         top_k: int = 5,
         warmup: int = 10,
-        members: int = 5,
-        lengthscale: float = 1.0,
+        refit_growth: float = 0.1,
     ) -> None:
         super().__init__(inner.space, inner.seed)
         if not 1 <= top_k <= pool:
             raise ValueError(f"top_k must be between 1 and pool ({pool}), got {top_k}")
-        if warmup < 1:
-            raise ValueError("warmup must be at least 1 evaluation")
+        if warmup < 1 or refit_growth < 0:
+            raise ValueError("warmup must be at least 1 evaluation and refit_growth at least 0")
         self.inner = inner
         self.name = inner.name
         self.pool = pool
         self.top_k = top_k
         self.warmup = warmup
-        self.model = EnsembleRewardModel(members, lengthscale)
+        self.refit_growth = refit_growth
+        self.model = SelectedRewardModel()
+        self.featurize = ArchitectureFeatures(inner.space)
         self.rewards: dict[str, float | None] = {}  # true reward by key, failures as None
         self.features: list[np.ndarray] = []  # of each true evaluation with a reward
         self.targets: list[float] = []
@@ -96,11 +100,11 @@ class Screened(Strategy):
 
     def predict(self, architectures: Sequence[Architecture]) -> np.ndarray:
         """The model's mean predicted reward of each architecture (refit if new results came)."""
-        if len(self.targets) > self.fitted_on:
+        new = len(self.targets) - self.fitted_on
+        if self.targets and new >= max(1, self.refit_growth * self.fitted_on):
             self.model.fit(np.array(self.features), np.array(self.targets), self.rng)
             self.fitted_on = len(self.targets)
-        features = np.array([self.space.one_hot(a) for a in architectures])
-        return self.model.predict(features)[0]
+        return self.model.predict(self.featurize(architectures))[0]
 
     def _stand_in(self, architecture: Architecture, predicted: float) -> Trial:
         """The result told for a sample not evaluated: its true one if known, else predicted."""
@@ -115,7 +119,7 @@ class Screened(Strategy):
         if not trial.cached and architecture.key not in self.rewards:
             self.rewards[architecture.key] = trial.reward
             if trial.reward is not None:
-                self.features.append(self.space.one_hot(architecture))
+                self.features.append(self.featurize([architecture])[0])
                 self.targets.append(trial.reward)
         self.inner.tell(architecture, trial)
 
@@ -159,9 +163,9 @@ def ranking_quality(
     """
     from scipy.stats import kendalltau
 
-    features = np.array([space.one_hot(a) for a in architectures])
+    features = ArchitectureFeatures(space)(architectures)
     targets = np.asarray(values, dtype=float)
-    model = EnsembleRewardModel()
+    model = SelectedRewardModel()
     model.fit(features[:train_size], targets[:train_size], np.random.default_rng(seed))
     predicted = model.predict(features[train_size:])[0]
     return float(kendalltau(predicted, targets[train_size:]).statistic)
