@@ -266,7 +266,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tasks", default="digits,mnist1d", help="training: comma-separated")
     parser.add_argument("--epochs", type=int, default=6, help="training: from scratch")
     parser.add_argument("--step-epochs", type=int, default=1, help="training: inherited step")
-    parser.add_argument("--compute", type=int, default=72, help="training: epochs per search")
+    parser.add_argument("--compute", type=int, default=60, help="training: epochs per search")
     parser.add_argument("--final-epochs", type=int, default=6, help="training: train_final")
     parser.add_argument("--sample", type=int, default=3, help="training: children measured")
 
