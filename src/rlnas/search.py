@@ -210,10 +210,7 @@ def _check_inheritance(
     inheritance: InheritanceSettings,
 ) -> None:
     """One-line errors for a search that cannot inherit weights, before anything is stored."""
-    episodes = getattr(
-        strategy, "episodes", None
-    )  # the learning strategies' (Strategy.progressive)
-    progressive = type(strategy).progressive and episodes is not None and episodes.progressive
+    progressive = strategy.episodes is not None and strategy.episodes.progressive
     if not isinstance(evaluate, GrowingEvaluator):
         raise UserError(
             "inherit needs an evaluator that trains by epochs from a parent's weights (the full "
