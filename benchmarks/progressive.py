@@ -13,6 +13,13 @@ architecture evaluated by validation, as in ``tabular_strategies.py``. Its secti
 
     python benchmarks/progressive.py              # the full run (see README.md)
     python benchmarks/progressive.py --quick      # a smoke test, under a minute
+
+``--training`` runs the other part instead (``progressive_training.py``, its own section): real
+training on digits and mnist1d, progressive growth with inherited weights against progressive
+growth from scratch and one-shot search at equal compute.
+
+    python benchmarks/progressive.py --training           # about 25 minutes with 2 workers
+    python benchmarks/progressive.py --training --quick   # a smoke test
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import progressive_training
 from results_file import write_section
 from rlnas.compare import Contender, compare
 from rlnas.execution.process import limit_threads
@@ -186,8 +194,16 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", type=Path, default=Path(__file__).with_name("RESULTS.md"))
     parser.add_argument("--quick", action="store_true", help="2 seeds, budget 30, cora only")
+    parser.add_argument(
+        "--training", action="store_true", help="the real-training part (inherited weights)"
+    )
+    progressive_training.add_arguments(parser)
     args = parser.parse_args(argv)
-    if args.quick:
+    if args.quick and args.training:
+        progressive_training.quick(args)
+        if args.out == parser.get_default("out"):
+            args.out = Path(tempfile.gettempdir()) / "RESULTS-progressive-training-quick.md"
+    elif args.quick:
         args.datasets, args.seeds, args.budget = "cora", 2, 30
         args.out = Path(tempfile.gettempdir()) / "RESULTS-progressive-quick.md"
     args.datasets = args.datasets.split(",")
@@ -197,6 +213,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse(argv)
+    if args.training:
+        progressive_training.main(args)
+        return
     limit_threads(1)
     started = time.perf_counter()
     results = run_all(args)

@@ -39,6 +39,7 @@ from rlnas.config import SearchConfig
 from rlnas.devices import DeviceSettings
 from rlnas.errors import UserError
 from rlnas.estimators.tabular import BENCHMARK_NAMES
+from rlnas.report.growth import chain_text, growth_chains, inherited
 from rlnas.runner import RESUMABLE, run
 from rlnas.runner import resume as resume_search
 from rlnas.search import SearchResult
@@ -251,6 +252,13 @@ def show(
         )
         table.add_row(str(trial.number), trial.status, *rung, Text(architecture), Text(metrics))
     stdout.print(table)
+    if inherited(trials):
+        metric = experiment.config.get("metric", "accuracy")
+        chains = Table(title=Text(f"growth chains ({metric}; inherited or scratch)"))
+        chains.add_column("chain")
+        for chain in growth_chains(sorted(trials, key=lambda trial: trial.number)):
+            chains.add_row(Text(chain_text(chain, metric)))
+        stdout.print(chains)
 
 
 @app.command()
@@ -315,6 +323,14 @@ def train_final(
     store: StoreOption = Path("runs.db"),
     name: NameOption = None,
     trial: Annotated[int | None, typer.Option(help="Trial number (default: the best).")] = None,
+    from_inherited: Annotated[
+        bool,
+        typer.Option(
+            "--from-inherited",
+            help="Fine-tune the weights the search trained (a search with --inherit keeps its "
+            "best's) instead of training from scratch.",
+        ),
+    ] = False,
     **values: Any,
 ) -> None:
     """Retrain an experiment's best trial on train + validation rows, test it and export it."""
@@ -345,11 +361,13 @@ def train_final(
             out_dir=out,
             devices=devices,
             on_epoch=on_epoch,
+            from_inherited=from_inherited,
         )
     finally:
         if bar.live.is_started:
             bar.stop()
-    _plain(f"trial {final.trial} of {final.experiment}, retrained for {epochs} epochs")
+    how = "fine-tuned from its inherited weights" if from_inherited else "retrained"
+    _plain(f"trial {final.trial} of {final.experiment}, {how} for {epochs} epochs")
     _plain("test: " + ", ".join(f"{k} = {v:.6g}" for k, v in final.test_metrics.items()))
     for path in final.files:
         _plain(str(path))

@@ -2,9 +2,9 @@
 
 ``SearchConfig`` inherits each group of settings from the module that reads it (what is searched
 from ``problems``, the training recipe, the strategy, its episodes, the estimator, the device,
-the executor, the scheduler) and adds the search's own (budgets, seed, store). ``rlnas search``
-builds its options from these fields, a ``--config`` TOML file holds the same keys (``-`` or
-``_`` alike), and ``rlnas.run(SearchConfig(...))`` runs the same search from Python.
+the executor, the scheduler, inheritance) and adds the search's own (budgets, seed, store).
+``rlnas search`` builds its options from these fields, a ``--config`` TOML file holds the same
+keys (``-`` or ``_`` alike), and ``rlnas.run(SearchConfig(...))`` runs the same search from Python.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from rlnas.errors import UserError
 from rlnas.estimators.recipe import TrainingRecipe
 from rlnas.estimators.registry import EstimatorSettings
 from rlnas.execution.settings import ExecutionSettings
+from rlnas.inheriting import InheritanceSettings
 from rlnas.problems import ProblemSettings
 from rlnas.schedulers import SchedulerSettings
 from rlnas.strategies.episodes import EpisodeSettings
@@ -27,6 +28,7 @@ from rlnas.strategies.registry import StrategySettings
 
 
 class SearchConfig(
+    InheritanceSettings,
     SchedulerSettings,
     ExecutionSettings,
     DeviceSettings,
@@ -63,6 +65,7 @@ class SearchConfig(
     @model_validator(mode="after")
     def _rungs_fit_the_epochs(self) -> Self:
         SchedulerSettings.of(self).check(self.epochs)
+        InheritanceSettings.of(self).check(self.epochs, self.progressive, self.scheduler)
         return self
 
     @classmethod

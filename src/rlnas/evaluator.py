@@ -21,6 +21,13 @@ continue promising ones rather than restart them. The state is opaque ``bytes`` 
 evaluator alone reads and writes (``JobState``): a ``Job`` carries it to wherever the
 evaluation runs (this process, a worker process, a Ray actor) and the finished ``Trial``
 carries the new one back (``Trial.state``), so no executor needs to know what is in it.
+
+A ``GrowingEvaluator`` trains a step of a progressive episode from its parent's trained weights:
+the job's ``Lineage`` carries the parent's architecture and weights (safetensors
+bytes), the evaluator grows the child from them in a function-preserving way
+(``rlnas.space.models.inherit_model``) and trains it the job's ``epochs``, or trains it from
+scratch for its full ``epochs`` where there is no parent or the step cannot keep the parent's
+function; the trial brings the child's trained weights back as its state, for its own children.
 """
 
 from __future__ import annotations
@@ -112,6 +119,8 @@ class Progress:
     metrics: Mapping[str, float]
     curve: tuple[Mapping[str, float], ...]
     state: JobState | None = None
+    start: str | None = None
+    """How a grown network's training began (``GrowingEvaluator``); None otherwise."""
 
 
 @runtime_checkable
@@ -133,13 +142,40 @@ class FidelityEvaluator(Evaluator, Protocol):
 
 
 @dataclass(frozen=True)
+class Lineage:
+    """What a job of an inheriting search grows from: its ``parent`` architecture with that
+    network's trained ``weights`` (a safetensors file, as bytes), or no parent and ``why_not``."""
+
+    parent: Architecture | None = None
+    weights: bytes | None = field(default=None, repr=False)
+    why_not: str = "no parent"
+
+
+@runtime_checkable
+class GrowingEvaluator(FidelityEvaluator, Protocol):
+    """A ``FidelityEvaluator`` that trains a network from its parent's weights (``Lineage``).
+
+    ``grow`` returns the metrics, the curve, the trained network's weights as the state
+    (safetensors bytes) and ``start``: how the training began (``inherited: <how>`` or
+    ``scratch: <why>``). ``inherits()`` is None when its model space can grow with inherited
+    weights at all, else why not.
+    """
+
+    def grow(self, architecture: Architecture, epochs: int, lineage: Lineage) -> Progress: ...
+
+    def inherits(self) -> str | None: ...
+
+
+@dataclass(frozen=True)
 class Job:
     """One evaluation to run, as it travels to a worker: the architecture, the fidelity to reach
-    (``epochs``; None: the evaluator's plain call) and what it continues from (``state``)."""
+    (``epochs``; None: the evaluator's plain call) and what it continues from (``state``), or in
+    an inheriting search, what it grows from (``lineage``)."""
 
     architecture: Architecture
     epochs: int | None = None
     state: JobState | None = field(default=None, repr=False)
+    lineage: Lineage | None = None
 
     @classmethod
     def of(cls, work: Job | Architecture) -> Job:

@@ -20,6 +20,7 @@ from rlnas.estimators.recipe import TrainingRecipe
 from rlnas.estimators.registry import EstimatorSettings, make_estimator
 from rlnas.execution import make_executor
 from rlnas.execution.settings import ExecutionSettings
+from rlnas.inheriting import InheritanceSettings
 from rlnas.problems import Problem, ProblemSettings, load_problem
 from rlnas.report.tracking import make_logger
 from rlnas.schedulers import SchedulerSettings
@@ -113,6 +114,7 @@ def run(
             scheduler=scheduler,
             time_budget=config.time_budget,
             epoch_budget=config.epoch_budget,
+            inheritance=InheritanceSettings.of(config),
         )
 
 

@@ -20,6 +20,9 @@ rather than restarts. The strategy is told each candidate once, when it stops: a
 (complete) or earlier (pruned, its reward estimated on the last rung's scale by the scheduler).
 The budget still counts candidates started; ``time_budget`` (minutes of this run's wall time) and
 ``epoch_budget`` (training epochs) end a search early, resumably.
+
+With ``inheritance`` on (``rlnas.inheriting``) a progressive search grows each step from its
+parent's trained weights and trains it ``step_epochs``, the first step of an episode from scratch.
 """
 
 from __future__ import annotations
@@ -30,8 +33,9 @@ from typing import Any
 
 from rlnas import preflight
 from rlnas.errors import UserError
-from rlnas.evaluator import Evaluator, FidelityEvaluator, StatefulEvaluator
+from rlnas.evaluator import Evaluator, FidelityEvaluator, GrowingEvaluator, StatefulEvaluator
 from rlnas.execution import Executor, evaluate_trial, make_executor
+from rlnas.inheriting import InheritanceSettings, Parents
 from rlnas.rewards import Direction, Objective
 from rlnas.schedulers import Scheduler
 from rlnas.search_loop import ProgressCallback, SearchLoop, SearchResult
@@ -66,6 +70,7 @@ def search(
     scheduler: Scheduler | None = None,
     time_budget: float | None = None,
     epoch_budget: int | None = None,
+    inheritance: InheritanceSettings | None = None,
 ) -> SearchResult:
     """Search ``space`` for the architecture that maximizes (or minimizes) ``metric``.
 
@@ -93,6 +98,10 @@ def search(
     this run; a resumed search gets its own) or ``epoch_budget`` epochs of training (over the
     whole search; an ``evaluate`` that trains by epochs) end the search before ``budget``
     candidates have started, resumably.
+
+    ``inheritance`` (``InheritanceSettings(inherit=True, step_epochs=...)``): a progressive
+    strategy's steps start from their parents' trained weights (``evaluate`` must be a
+    ``GrowingEvaluator``, such as the full training of a task on a space that inherits).
     """
     budget = preflight.check_whole_number("budget", budget, minimum=1)
     seed = preflight.check_whole_number("seed", seed)
@@ -107,6 +116,10 @@ def search(
     if isinstance(strategy, str):
         options = dict(strategy_options or {})
         strategy = make_strategy(strategy, space, seed=seed, options=options, episodes=episodes)
+    inherits = inheritance is not None and inheritance.inherit
+    if inherits:
+        assert inheritance is not None
+        _check_inheritance(evaluate, strategy, scheduler, inheritance)
     if not isinstance(executor, Executor):
         workers = preflight.check_whole_number("workers", workers, minimum=1)
         executor = make_executor(executor, workers, trial_timeout, **dict(executor_options or {}))
@@ -125,6 +138,10 @@ def search(
         loop.full_epochs = evaluate.epochs if isinstance(evaluate, FidelityEvaluator) else None
         loop.epoch_budget = epoch_budget
         loop.time_budget = time_budget
+        if inherits:
+            assert inheritance is not None
+            # a serial search grows from its last step; each further worker keeps an episode open
+            loop.parents = Parents(space, inheritance.step_epochs, 2 * executor.workers)
         if opened is not None and resume and name in {e.name for e in opened.experiments()}:
             loop.experiment = opened.experiment(name)
             loop.restore(space, seed)
@@ -184,6 +201,25 @@ def _check_budgets(
             f"the scheduler's rungs end at {scheduler.epochs} epochs, but candidates train for "
             f"{evaluate.epochs}"  # type: ignore[union-attr]
         )
+
+
+def _check_inheritance(
+    evaluate: Evaluator,
+    strategy: Strategy,
+    scheduler: Scheduler | None,
+    inheritance: InheritanceSettings,
+) -> None:
+    """One-line errors for a search that cannot inherit weights, before anything is stored."""
+    progressive = strategy.episodes is not None and strategy.episodes.progressive
+    if not isinstance(evaluate, GrowingEvaluator):
+        raise UserError(
+            "inherit needs an evaluator that trains by epochs from a parent's weights (the full "
+            f"training of a task), not {type(evaluate).__name__}"
+        )
+    inheritance.check(evaluate.epochs, progressive, "none" if scheduler is None else scheduler.name)
+    why_not = evaluate.inherits()
+    if why_not is not None:
+        raise UserError(f"inherit: {why_not}; search it with inherit = false")
 
 
 __all__ = ["Evaluator", "ProgressCallback", "SearchResult", "evaluate_trial", "search"]

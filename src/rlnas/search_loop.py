@@ -5,7 +5,10 @@ restores; and the loop that asks, evaluates, tells and stores until the budget e
 an ``InFlight``: the job it is on (with a scheduler, the rung it trains to and the training state
 it continues from) and what its earlier jobs took. After every settled candidate the store saves
 the trial and the checkpoint (the strategy's state, the scheduler's, every job in flight with its
-state) in one transaction.
+state) in one transaction. A search that inherits weights (``rlnas.inheriting``) sends each
+progressive step with its ``Lineage`` (the parent's trained weights, where they are kept), keeps
+the weights that come back in ``Parents`` and in the store, and records the kept networks in the
+checkpoint, so that a resumed search grows from the same parents.
 """
 
 from __future__ import annotations
@@ -18,8 +21,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from rlnas.errors import StoreError, UserError
-from rlnas.evaluator import Job, StatefulEvaluator
+from rlnas.evaluator import Job, Lineage, StatefulEvaluator
 from rlnas.execution import Executor
+from rlnas.inheriting import Parents
 from rlnas.rewards import Objective
 from rlnas.schedulers import Scheduler
 from rlnas.space import SearchSpace
@@ -62,11 +66,13 @@ class InFlight:
     def saved(self) -> tuple | dict[str, Any]:
         if self.plain:
             return (self.job.architecture, self.copies)
+        lineage = self.job.lineage
         return {
             "architecture": self.job.architecture,
             "copies": self.copies,
             "epochs": self.job.epochs,
             "state": self.job.state,
+            "lineage": None if lineage is None else vars(lineage),
             "reached": self.reached,
             "started_at": self.started_at,
             "duration_s": self.duration_s,
@@ -77,7 +83,9 @@ class InFlight:
         if not isinstance(saved, dict):  # (architecture, copies)
             architecture, copies = saved
             return cls(Job(architecture), copies)
-        job = Job(saved["architecture"], saved["epochs"], saved["state"])
+        lineage = saved.get("lineage")
+        lineage = None if lineage is None else Lineage(**lineage)
+        job = Job(saved["architecture"], saved["epochs"], saved["state"], lineage)
         return cls(job, saved["copies"], saved["reached"], saved["started_at"], saved["duration_s"])
 
 
@@ -109,6 +117,8 @@ class SearchLoop:
     epoch_budget: int | None = None
     time_budget: float | None = None
     deadline: float | None = None
+    parents: Parents | None = None
+    """The trained weights progressive steps grow from, in a search that inherits them."""
 
     def run(self, executor: Executor) -> SearchResult:
         if self.time_budget is not None:
@@ -187,7 +197,14 @@ class SearchLoop:
                 return False
             self.repeats_in_a_row = 0
             epochs = None if self.scheduler is None else self.scheduler.start(key)
-            self.in_flight[key] = candidate = InFlight(Job(architecture, epochs))
+            job = Job(architecture, epochs)
+            if self.parents is not None:
+                failed = {known for known, trial in self.cache.items() if trial.failed}
+                lineage = self.parents.lineage(architecture, self.in_flight, failed)
+                grows = lineage.parent is not None
+                epochs = self.parents.step_epochs if grows else self.full_epochs
+                job = Job(architecture, epochs, lineage=lineage)
+            self.in_flight[key] = candidate = InFlight(job)
             self._submit(executor, candidate)
             return True
         self.repeats_in_a_row += 1
@@ -225,7 +242,8 @@ class SearchLoop:
             if not ended and rung < len(self.scheduler.rungs) - 1:
                 estimate = self.scheduler.estimate(key)
                 trial = replace(trial, status=Status.PRUNED, reward=estimate)
-        self._settle(trial)
+        weights = state if self.parents is not None and not trial.failed else None
+        self._settle(trial, weights)
 
     def _epochs_reached(self, trial: Trial, candidate: InFlight) -> int:
         """The epochs the candidate has trained once this job is done."""
@@ -235,8 +253,9 @@ class SearchLoop:
             return int(trial.metrics["epochs"])
         return candidate.job.epochs or self.full_epochs or 0
 
-    def _settle(self, trial: Trial) -> None:
-        """Number, cache, tell and store a candidate whose evaluation is over."""
+    def _settle(self, trial: Trial, weights: bytes | None = None) -> None:
+        """Number, cache, tell and store a candidate whose evaluation is over; ``weights``: its
+        trained network's, for the steps that grow from it."""
         copies = self.in_flight.pop(trial.architecture.key).copies
         trial = replace(trial, number=len(self.trials))
         self.rejected_in_a_row = 0 if trial.counted else self.rejected_in_a_row + 1
@@ -245,12 +264,20 @@ class SearchLoop:
         self.strategy.tell(trial.architecture, trial)
         for _ in range(copies):
             self.strategy.tell(trial.architecture, replace(trial, cached=True))
+        kept = None
+        if self.parents is not None:
+            if weights is not None:
+                self.parents.keep(trial.architecture, weights)
+            best = best_trial(self.trials)  # its weights stay for train-final --from-inherited
+            kept = {*self.parents.keys(), *([best.architecture.key] if best else [])}
         if self.store is not None and self.experiment is not None:
             self.store.record_trial(
                 self.experiment,
                 trial,
                 checkpoint=self.checkpoint(),
                 diagnostics=self.strategy.diagnostics(),
+                weights=weights,
+                kept=kept,
             )
         if self.on_trial is not None:
             self.on_trial(trial, self.counted, self.budget)
@@ -266,6 +293,8 @@ class SearchLoop:
             state["evaluator"] = self.evaluator.state_dict()
         if self.scheduler is not None:
             state["scheduler"] = self.scheduler.state_dict()
+        if self.parents is not None:
+            state["parents"] = self.parents.keys()
         return state
 
     def restore(self, space: SearchSpace, seed: int) -> None:
@@ -313,6 +342,14 @@ class SearchLoop:
         for saved in checkpoint[1].get("in_flight", []):
             candidate = InFlight.loaded(saved)
             self.in_flight[candidate.job.architecture.key] = candidate
+        if self.parents is not None:
+            kept = [
+                (key, self.store.weights(self.experiment, key))
+                for key in checkpoint[1].get("parents", [])
+            ]
+            self.parents.restore(
+                (self.cache[key].architecture, weights) for key, weights in kept if weights
+            )
         self.store.set_status(self.experiment, "running")
         log.info("resuming %s after %d trials", self.experiment.name, len(self.trials))
 
@@ -329,4 +366,6 @@ def stored_trial(space: SearchSpace, stored: StoredTrial) -> Trial:
         stored.duration_s,
         curve=stored.curve,
         rung=stored.rung,
+        parent=stored.parent,
+        start=stored.start,
     )

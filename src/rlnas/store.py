@@ -1,11 +1,13 @@
-"""SQLite persistence: experiments, their trials, and strategy checkpoints.
+"""SQLite persistence: experiments, their trials, strategy checkpoints and kept weights.
 
 Each trial is written together with the checkpoint taken right after it, in one transaction, so a
 crash leaves either both or neither and a resumed search starts from a consistent point. WAL mode
 lets a reader (``rlnas show``) look while a search writes. A reader opens the file read-only
 (``read_only=True``), so that looking never writes, not even a schema into an empty file. A write
 that the disk or the file's permissions refuse is a ``StoreError`` that says which, and that the
-search can be resumed once it is fixed.
+search can be resumed once it is fixed. A search that inherits weights (``rlnas.inheriting``)
+keeps the trained weights of the networks it can still grow from, and of its best one, as
+safetensors files in the ``weights`` table, written in the trial's transaction.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import io
 import json
 import sqlite3
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,7 +50,15 @@ CREATE TABLE IF NOT EXISTS trials (
     diagnostics TEXT,
     curve TEXT,
     rung INTEGER,
+    parent TEXT,
+    start TEXT,
     PRIMARY KEY (experiment_id, number)
+);
+CREATE TABLE IF NOT EXISTS weights (
+    experiment_id INTEGER NOT NULL REFERENCES experiments(id),
+    key TEXT NOT NULL,
+    weights BLOB NOT NULL,
+    PRIMARY KEY (experiment_id, key)
 );
 CREATE TABLE IF NOT EXISTS checkpoints (
     experiment_id INTEGER PRIMARY KEY REFERENCES experiments(id),
@@ -88,10 +98,18 @@ class StoredTrial:
     """The searched metric after every epoch (a scheduled search; else empty)."""
     rung: int | None = None
     """The scheduler's rung the trial reached (None: no scheduler)."""
+    parent: str | None = None
+    """The key of the network it grew from (a search that inherits weights)."""
+    start: str | None = None
+    """How its training began, where the search inherits weights: ``inherited: <how>`` or
+    ``scratch: <why>``."""
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain data; the curve and the rung only where a scheduler ran."""
+        """Plain data; the curve and the rung only where a scheduler ran, the parent and the
+        start where the search inherits weights."""
         scheduled = {"curve": list(self.curve), "rung": self.rung} if self.rung is not None else {}
+        if self.start is not None:
+            scheduled.update(parent=self.parent, start=self.start)
         return {
             "number": self.number,
             "key": self.key,
@@ -162,7 +180,8 @@ class Store:
         columns = {row[1] for row in db.execute("PRAGMA table_info(trials)")}
         if "diagnostics" not in columns:  # a store written before diagnostics were kept
             db.execute("ALTER TABLE trials ADD COLUMN diagnostics TEXT")
-        for column, kind in (("curve", "TEXT"), ("rung", "INTEGER")):  # before schedulers
+        added = (("curve", "TEXT"), ("rung", "INTEGER"), ("parent", "TEXT"), ("start", "TEXT"))
+        for column, kind in added:  # stores written before schedulers or inheritance
             if column not in columns:
                 db.execute(f"ALTER TABLE trials ADD COLUMN {column} {kind}")
 
@@ -256,18 +275,22 @@ class Store:
         trial: Trial,
         checkpoint: Mapping[str, Any] | None = None,
         diagnostics: Mapping[str, Any] | None = None,
+        weights: bytes | None = None,
+        kept: Collection[str] | None = None,
     ) -> None:
         """Write a trial and, in the same transaction, the checkpoint taken after it.
 
         ``diagnostics`` is what the strategy reported of itself after learning from this trial.
+        ``weights``: the trained network's (safetensors bytes), kept; ``kept``: the keys whose
+        weights stay, the others' are deleted (None: all stay).
         """
         blob = serialize_state(checkpoint) if checkpoint is not None else None
         now = time.time()
         with self._transaction() as db:
             db.execute(
                 "INSERT INTO trials (experiment_id, number, key, architecture, metrics, reward, "
-                "status, error, started_at, duration_s, diagnostics, curve, rung) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "status, error, started_at, duration_s, diagnostics, curve, rung, parent, start) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     experiment.id,
                     trial.number,
@@ -282,8 +305,25 @@ class Store:
                     json.dumps(dict(diagnostics)) if diagnostics else None,
                     json.dumps(list(trial.curve)) if trial.curve else None,
                     trial.rung,
+                    trial.parent,
+                    trial.start,
                 ),
             )
+            if weights is not None:
+                db.execute(
+                    "INSERT OR REPLACE INTO weights VALUES (?, ?, ?)",
+                    (experiment.id, trial.architecture.key, weights),
+                )
+            if kept is not None:
+                stored = db.execute(
+                    "SELECT key FROM weights WHERE experiment_id = ?", (experiment.id,)
+                ).fetchall()
+                for (key,) in stored:
+                    if key not in kept:
+                        db.execute(
+                            "DELETE FROM weights WHERE experiment_id = ? AND key = ?",
+                            (experiment.id, key),
+                        )
             if blob is not None:
                 db.execute(
                     "INSERT OR REPLACE INTO checkpoints VALUES (?, ?, ?, ?)",
@@ -306,8 +346,8 @@ class Store:
         """The experiment's trials in the order they were evaluated."""
         rows = self._connection.execute(
             "SELECT number, key, architecture, metrics, reward, status, error, started_at, "
-            "duration_s, diagnostics, curve, rung FROM trials WHERE experiment_id = ? "
-            "ORDER BY number",
+            f"duration_s, diagnostics, curve, rung, {self._inherited_columns()} FROM trials "
+            "WHERE experiment_id = ? ORDER BY number",
             (experiment.id,),
         ).fetchall()
         return [
@@ -324,9 +364,30 @@ class Store:
                 json.loads(g or "null"),
                 tuple(json.loads(c or "[]")),
                 rung,
+                parent,
+                start,
             )
-            for n, k, a, m, r, s, e, t, d, g, c, rung in rows
+            for n, k, a, m, r, s, e, t, d, g, c, rung, parent, start in rows
         ]
+
+    def weights(self, experiment: Experiment, key: str) -> bytes | None:
+        """The kept trained weights (safetensors bytes) of the network ``key``, or None."""
+        if "weights" not in self._tables():  # a store written before weights were kept
+            return None
+        row = self._connection.execute(
+            "SELECT weights FROM weights WHERE experiment_id = ? AND key = ?",
+            (experiment.id, key),
+        ).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def _inherited_columns(self) -> str:
+        """``parent, start``, or NULLs in a store written before them and opened read-only."""
+        columns = {row[1] for row in self._connection.execute("PRAGMA table_info(trials)")}
+        return "parent, start" if "start" in columns else "NULL, NULL"
+
+    def _tables(self) -> set[str]:
+        rows = self._connection.execute("SELECT name FROM sqlite_master WHERE type='table'")
+        return {row[0] for row in rows}
 
     def checkpoint(self, experiment: Experiment) -> tuple[int, dict[str, Any]] | None:
         """The latest checkpoint as (trials done, state), or None when there is none."""

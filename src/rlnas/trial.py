@@ -33,6 +33,9 @@ class Trial:
     epochs), ``rung`` the scheduler's rung it reached (None without a scheduler), and ``state``
     what its evaluation left to continue from (``rlnas.evaluator.JobState``): it travels back
     from the worker with the trial, and the search loop takes it off before the trial is kept.
+    In a search that inherits weights (progressive growth), ``parent`` is the key of the network
+    it grew from (None: trained from scratch) and ``start`` how its training began
+    (``inherited: <how>`` or ``scratch: <why>``).
     """
 
     number: int
@@ -48,6 +51,8 @@ class Trial:
     curve: tuple[float, ...] = ()
     rung: int | None = None
     state: bytes | None = field(default=None, repr=False, compare=False)
+    parent: str | None = None
+    start: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "metrics", MappingProxyType(dict(self.metrics)))
@@ -74,6 +79,8 @@ class Trial:
                 self.curve,
                 self.rung,
                 self.state,
+                self.parent,
+                self.start,
             ),
         )
 

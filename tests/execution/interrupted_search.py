@@ -4,7 +4,8 @@ It starts (or resumes) the experiment "run" on the toy space, each evaluation ta
 with the executor ``weight-sharing`` it is instead a serial weight-sharing search of a small
 digits task (``WEIGHT_SHARING``), whose shared weights are part of what a resume restores; with
 ``asha`` it is a serial search scheduled by ASHA, whose in-flight training states a resume
-restores.
+restores; with ``inherit`` it is a serial progressive search of digits whose steps grow from
+their parents' trained weights, which a resume finds in the store.
 """
 
 from __future__ import annotations
@@ -32,6 +33,24 @@ def weight_sharing_search(store: str | None, strategy: str, budget: int) -> rlna
     return rlnas.run(config, resume=store is not None)
 
 
+INHERITED = {
+    "task": "digits",
+    "space": "mlp",
+    "mode": "progressive",
+    "inherit": True,
+    "step_epochs": 1,
+    "epochs": 3,
+    "data_fraction": 0.3,
+}
+
+
+def inherited_search(store: str | None, strategy: str, budget: int) -> rlnas.SearchResult:
+    config = rlnas.SearchConfig(
+        **INHERITED, strategy=strategy, budget=budget, seed=0, store=store, name=NAME
+    )
+    return rlnas.run(config, resume=store is not None)
+
+
 def scheduled_search(store: str | None, strategy: str, budget: int) -> rlnas.SearchResult:
     return rlnas.search(
         toy_space(),
@@ -49,6 +68,9 @@ def scheduled_search(store: str | None, strategy: str, budget: int) -> rlnas.Sea
 def main(store: str, strategy: str, executor: str, workers: str, budget: str) -> None:
     if executor == "weight-sharing":
         weight_sharing_search(store, strategy, int(budget))
+        return
+    if executor == "inherit":
+        inherited_search(store, strategy, int(budget))
         return
     if executor == "asha":
         scheduled_search(store, strategy, int(budget))

@@ -13,7 +13,13 @@ from pathlib import Path
 
 import pytest
 from evaluators import score, toy_space
-from interrupted_search import DELAY_S, NAME, scheduled_search, weight_sharing_search
+from interrupted_search import (
+    DELAY_S,
+    NAME,
+    inherited_search,
+    scheduled_search,
+    weight_sharing_search,
+)
 
 import rlnas
 from rlnas import cli
@@ -129,6 +135,25 @@ def test_a_scheduled_serial_search_killed_and_resumed_matches_an_uninterrupted_o
     assert outcome(resumed.trials) == outcome(uninterrupted.trials)
     assert [t.curve for t in resumed.trials] == [t.curve for t in uninterrupted.trials]
     assert stored_outcome(store) == outcome(uninterrupted.trials)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("trials", [4, 9])  # each just before an inherited step
+def test_a_progressive_search_with_inheritance_killed_and_resumed_matches_an_uninterrupted_one(
+    trials: int, tmp_path
+) -> None:
+    """The parents' weights are in the store: a resumed search grows from the same ones."""
+    budget = 12
+    uninterrupted = inherited_search(str(tmp_path / "whole.db"), "q-learning", budget)
+    assert any((t.start or "").startswith("inherited") for t in uninterrupted.trials)
+    store = tmp_path / "runs.db"
+    kill_after(store, "q-learning", "inherit", 1, trials, random.Random(trials), budget)
+    assert trials <= trials_stored(store) < budget
+    resumed = inherited_search(str(store), "q-learning", budget)
+    assert outcome(resumed.trials) == outcome(uninterrupted.trials)
+    assert stored_outcome(store) == outcome(uninterrupted.trials)
+    lineage = [(t.parent, t.start) for t in uninterrupted.trials]
+    assert [(t.parent, t.start) for t in resumed.trials] == lineage
 
 
 @pytest.mark.slow

@@ -236,6 +236,16 @@ GROWTHS = {
         cell(e01="conv3x3", e03="skip", e13="skip"),
         None, False,
     ),
+    "nb201: a conv1x1 edge": (
+        "nb201-cell", (3, 8, 8), 3, cell(e01="conv3x3", e03="skip"),
+        cell(e01="conv3x3", e03="skip", e13="conv1x1"),
+        "zero-initialised", True,
+    ),
+    "nb201: an avgpool edge from a node that is not zero": (
+        "nb201-cell", (3, 8, 8), 3, cell(e01="conv3x3", e03="skip"),
+        cell(e01="conv3x3", e03="skip", e13="avgpool3x3"),
+        None, False,
+    ),
 }
 # fmt: on
 

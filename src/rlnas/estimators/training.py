@@ -10,6 +10,12 @@ It is a ``FidelityEvaluator``: ``train_to`` trains part of the way and returns t
 scores after every epoch and the state to go on from (weights, optimizer, schedule, the batch
 order's and dropout's random states, the best score so far), so a scheduler's promoted candidate
 continues exactly where it stopped: 3 epochs and then 6 more give what 9 at once give.
+
+It is also a ``GrowingEvaluator``: ``grow`` builds a progressive step's network from its
+parent's trained weights (``inherit_model``, calibrated on a batch of training rows) and trains
+it the job's few epochs with a fresh optimizer and a schedule over those epochs; a step the
+space refuses, or one without a parent, trains from scratch for ``epochs``. Either way the
+trained weights come back as a safetensors file (bytes), for the step's own children.
 """
 
 from __future__ import annotations
@@ -40,10 +46,19 @@ from rlnas.estimators.measuring import (
 )
 from rlnas.estimators.recipe import TrainingRecipe
 from rlnas.estimators.stepping import GradientStep, epoch_batches, forward_batches
-from rlnas.evaluator import JobState, Progress
+from rlnas.evaluator import JobState, Lineage, Progress
 from rlnas.rewards import BEFORE_TRAINING, Constraint
 from rlnas.space import Architecture, SearchSpace
-from rlnas.space.models import SpaceLike, build_model, model_space, portable_space, space_label
+from rlnas.space.models import (
+    InheritingModelSpace,
+    SpaceLike,
+    build_model,
+    inherit_model,
+    model_space,
+    model_space_module,
+    portable_space,
+    space_label,
+)
 from rlnas.tasks import Task
 from rlnas.tasks.rows import Features, MappedRows
 
@@ -134,11 +149,55 @@ class TrainingEvaluator:
     def __call__(self, architecture: Architecture) -> dict[str, float]:
         return self.train(architecture)[1]
 
-    def train(self, architecture: Architecture) -> tuple[nn.Module, dict[str, float]]:
-        """Build, check, train and measure ``architecture``: the trained model and its metrics."""
+    def train(
+        self, architecture: Architecture, weights: bytes | None = None
+    ) -> tuple[nn.Module, dict[str, float]]:
+        """Build, check, train and measure ``architecture``: the trained model and its metrics.
+
+        ``weights`` (a safetensors file as bytes, what ``grow`` returns): start from them, not
+        from a fresh initialization (fine-tuning a network trained in a search).
+        """
         with seeded_torch(self.seed, self.threads):
-            model, metrics, _ = self._evaluate(architecture, self.epochs)
+            model = None
+            if weights is not None:
+                model = self._build(architecture)
+                model.load_state_dict(load_weights(weights))
+            model, metrics, _ = self._evaluate(architecture, self.epochs, model=model)
             return model, metrics
+
+    def inherits(self) -> str | None:
+        """None if the model space grows with inherited weights, else why not."""
+        if isinstance(model_space_module(self.space), InheritingModelSpace):
+            return None
+        return f"space {space_label(self.space)} does not inherit weights across growth steps"
+
+    def grow(self, architecture: Architecture, epochs: int, lineage: Lineage) -> Progress:
+        """Train ``architecture`` ``epochs`` epochs from its parent's weights, or from scratch for
+        ``self.epochs`` where there is no parent or the step would not keep its function."""
+        if not 1 <= epochs <= self.epochs:
+            raise ValueError(f"epochs must be between 1 and {self.epochs}, got {epochs}")
+        with seeded_torch(self.seed, self.threads):
+            model, start, until = None, f"scratch: {lineage.why_not}", self.epochs
+            if lineage.parent is not None and lineage.weights is not None:
+                parent = self._build(lineage.parent)
+                parent.load_state_dict(load_weights(lineage.weights))
+                task = self.task
+                calibration = torch.as_tensor(task.X_train[: self.recipe.batch_size])
+                grown = inherit_model(
+                    self.space,
+                    parent,
+                    lineage.parent,
+                    architecture,
+                    task.input_shape,
+                    task.n_outputs,
+                    calibration.float(),
+                )
+                if grown.model is not None:
+                    model, start, until = grown.model, f"inherited: {grown.how}", epochs
+                else:
+                    start = f"scratch: {grown.how}"
+            model, metrics, training = self._evaluate(architecture, until, model=model)
+        return Progress(metrics, tuple(training.curve), save_weights(model), start)
 
     def train_to(
         self, architecture: Architecture, epochs: int, state: JobState | None = None
@@ -157,13 +216,19 @@ class TrainingEvaluator:
         until: int,
         state: JobState | None = None,
         keep: bool = False,
+        model: nn.Module | None = None,
     ) -> tuple[nn.Module, dict[str, float], _Training]:
+        """Build (unless ``model`` is given: it trains on from its weights), check, train up to
+        epoch ``until`` and measure; a given model's schedule spans ``until`` epochs."""
         called = time.perf_counter()
         task = self.task
+        horizon = self.epochs if model is None else until
         try:
-            model = build_model(self.space, architecture, task.input_shape, task.n_outputs)
+            model = self._build(architecture) if model is None else model
             # counting FLOPs runs one forward pass: a network that cannot run fails here
             flops = count_flops(model, task.X_train[:1])
+        except BuildError:
+            raise
         except (KeyError, ValueError, TypeError, RuntimeError) as error:
             choices = dict(getattr(architecture, "choices", architecture))
             raise BuildError(
@@ -175,7 +240,8 @@ class TrainingEvaluator:
             if constraint.cost in BEFORE_TRAINING:
                 constraint.check(costs)
         started = time.perf_counter()
-        training = self._train(model, self.devices.resolve(), started, until, state, keep)
+        placement = self.devices.resolve()
+        training = self._train(model, placement, started, until, state, keep, horizon)
         assert training.best is not None
         train_time_s = time.perf_counter() - started
         model.cpu()
@@ -198,9 +264,11 @@ class TrainingEvaluator:
         until: int,
         state: JobState | None,
         keep: bool,
+        horizon: int,
     ) -> _Training:
-        """Train with the recipe up to epoch ``until`` (from ``state``); where it stands then,
-        with its state (``keep``) to go on from."""
+        """Train with the recipe up to epoch ``until`` (from ``state``), its learning rate
+        scheduled over ``horizon`` epochs; where it stands then, with its state (``keep``) to go
+        on from."""
         task, recipe = self.task, self.recipe
         X, y = self._training_rows()
         if task.kind == "regression":
@@ -209,7 +277,7 @@ class TrainingEvaluator:
         generator = torch.Generator().manual_seed(self.seed)
         optimizer = recipe.build_optimizer(list(model.parameters()))
         steps_per_epoch = max(1, len(y) // recipe.batch_size + (len(y) % recipe.batch_size > 1))
-        scheduler = recipe.build_scheduler(optimizer, self.epochs, steps_per_epoch)
+        scheduler = recipe.build_scheduler(optimizer, horizon, steps_per_epoch)
         step = GradientStep(optimizer, placement, scheduler, recipe.grad_clip)
         parts = {"model": model, "optimizer": optimizer, "scheduler": scheduler}
         training = _Training()
@@ -247,6 +315,17 @@ class TrainingEvaluator:
             training.state = _save(training, parts, step, generator)
         return training
 
+    def _build(self, architecture: Architecture) -> nn.Module:
+        task = self.task
+        try:
+            return build_model(self.space, architecture, task.input_shape, task.n_outputs)
+        except (KeyError, ValueError, TypeError, RuntimeError) as error:
+            choices = dict(getattr(architecture, "choices", architecture))
+            raise BuildError(
+                f"space {space_label(self.space)} cannot build a working network for inputs shaped "
+                f"{task.input_shape} from {choices}: {type(error).__name__}: {error}"
+            ) from error
+
     def validate(self, model: nn.Module, placement: Placement | None = None) -> dict[str, float]:
         """The task's metrics of ``model`` (on ``placement``'s device) on the validation rows."""
         task = self.task
@@ -276,6 +355,20 @@ class TrainingEvaluator:
                 f"training took longer than the time limit of {self.time_limit_s:g} s "
                 f"(in epoch {epoch} of {self.epochs})"
             )
+
+
+def save_weights(model: nn.Module) -> bytes:
+    """A network's weights and buffers as a safetensors file (bytes): plain tensors, no pickle."""
+    from safetensors.torch import save
+
+    return save({name: value.detach().cpu().clone() for name, value in model.state_dict().items()})
+
+
+def load_weights(weights: bytes) -> dict[str, torch.Tensor]:
+    """What ``save_weights`` saved: a state dict for the same architecture's network."""
+    from safetensors.torch import load
+
+    return load(weights)
 
 
 def _save(

@@ -6,7 +6,9 @@ see (a worker that died, a trial past its time limit) becomes ``failed_trial``.
 
 What runs is a ``Job`` (``rlnas.evaluator``): an architecture alone is the evaluator's plain
 call; a job with ``epochs`` trains a ``FidelityEvaluator`` that far, from the job's ``state``,
-and the trial comes back with the learning curve and the new state.
+and the trial comes back with the learning curve and the new state. A job with a ``lineage``
+(an inheriting search) grows a ``GrowingEvaluator``'s network from its parent; the trial comes
+back with the trained weights as its state, its parent's key and how its training began.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 
-from rlnas.evaluator import EvaluatorError, FidelityEvaluator, Job, metrics_of
+from rlnas.evaluator import EvaluatorError, FidelityEvaluator, GrowingEvaluator, Job, metrics_of
 from rlnas.rewards import ConstraintViolation, Objective, RewardError
 from rlnas.space import Architecture
 from rlnas.trial import Status, Trial
@@ -49,9 +51,19 @@ def evaluate_trial(
     clock = time.perf_counter()
     metrics: dict[str, float] = {}
     curve: tuple[float, ...] = ()
-    state = None
+    state = start = None
+    lineage = job.lineage
+    parent = None if lineage is None or lineage.parent is None else lineage.parent.key
     try:
-        if job.epochs is None:
+        if lineage is not None:
+            if not isinstance(evaluate, GrowingEvaluator) or job.epochs is None:
+                raise TypeError(f"{type(evaluate).__name__} cannot grow from inherited weights")
+            progress = evaluate.grow(architecture, job.epochs, lineage)
+            raw, state, start = progress.metrics, progress.state, progress.start
+            curve = tuple(
+                float(p[objective.metric]) for p in progress.curve if objective.metric in p
+            )
+        elif job.epochs is None:
             raw = evaluate(architecture)
         elif isinstance(evaluate, FidelityEvaluator):
             progress = evaluate.train_to(architecture, job.epochs, job.state)
@@ -85,6 +97,8 @@ def evaluate_trial(
         duration,
         curve=curve,
         state=state,
+        parent=parent,
+        start=start,
     )
 
 

@@ -5,7 +5,9 @@ better spent on training. The test rows, untouched until now, give the honest es
 into ``metrics.json`` beside the exported model. The exported model takes raw features and, for
 regression, predicts in the target's units: the task's standardization is part of it. The
 network trains with the recipe the search recorded, on the device of ``devices``, and is moved
-back to the CPU before it is tested and exported.
+back to the CPU before it is tested and exported. A trial of a search that inherited weights
+can instead be fine-tuned from the weights the search trained (``from_inherited``), which the
+store keeps for the best trial.
 """
 
 from __future__ import annotations
@@ -70,17 +72,29 @@ def train_final(
     threads: int = 1,
     devices: DeviceSettings | None = None,
     on_epoch: Callable[[int, int], None] | None = None,
+    from_inherited: bool = False,
 ) -> FinalModel:
     """Retrain the best complete trial (or trial number ``trial``) of experiment ``name`` (default:
     the latest) for ``epochs`` on its task's training and validation rows, seeded with the
     experiment's seed and trained with its recorded recipe on ``devices``; score it on the test
-    rows and export it with ``metrics.json`` to ``out_dir``."""
+    rows and export it with ``metrics.json`` to ``out_dir``. ``from_inherited``: fine-tune the
+    weights the search trained for that trial (a search with ``inherit``) instead of training
+    from scratch."""
     path = Path(store_path)
     if not path.is_file():
         raise StoreError(f"store {path} does not exist")
+    weights = None
     with Store(path, read_only=True) as store:
         experiment = store.experiment(name)
         trials = store.trials(experiment)
+        if from_inherited:
+            chosen = _chosen_trial(trials, trial, experiment.name)
+            weights = store.weights(experiment, chosen.key)
+            if weights is None:
+                raise UserError(
+                    f"trial {chosen.number} of {experiment.name!r} has no stored weights (only a "
+                    "search with inherit keeps its best's); train it without --from-inherited"
+                )
     config = experiment.config
     if "task" not in config:
         searched = config.get("benchmark", config.get("space", "a benchmark"))
@@ -95,7 +109,16 @@ def train_final(
     devices.resolve()
     started = time.perf_counter()
     model = _retrain(
-        task, config["space"], chosen, epochs, experiment.seed, threads, recipe, devices, on_epoch
+        task,
+        config["space"],
+        chosen,
+        epochs,
+        experiment.seed,
+        threads,
+        recipe,
+        devices,
+        on_epoch,
+        weights,
     )
     train_time_s = time.perf_counter() - started
     model.cpu().eval()  # the trainer returns it on the CPU; tested and exported there
@@ -112,6 +135,7 @@ def train_final(
         "architecture": dict(chosen.architecture),
         "seed": experiment.seed,
         "epochs": epochs,
+        "from_inherited": weights is not None,
         "recipe": recipe.model_dump(mode="json"),
         "train_time_s": train_time_s,
         "test": test_metrics,
@@ -179,8 +203,10 @@ def _retrain(
     recipe: TrainingRecipe,
     devices: DeviceSettings,
     on_epoch: Callable[[int, int], None] | None = None,
+    weights: bytes | None = None,
 ) -> torch.nn.Module:
-    """Build and train the trial's network on training + validation rows with the search's loop.
+    """Build and train the trial's network on training + validation rows with the search's loop
+    (from ``weights``, the search's trained ones, when given).
 
     The evaluator trains on its task's training rows, so it gets a task whose training rows are
     both splits; it still scores each epoch on the validation rows, which the caller ignores.
@@ -202,5 +228,5 @@ def _retrain(
         devices=devices,
         on_epoch=on_epoch,
     )
-    model, _ = trainer.train(trainer.search_space().architecture(trial.architecture))
+    model, _ = trainer.train(trainer.search_space().architecture(trial.architecture), weights)
     return model

@@ -4,7 +4,8 @@ plotly.js is inlined, so the file opens offline and can be mailed around. Sectio
 experiments, the search trajectory, the best architectures (table and drawing), the controllers'
 diagnostics when strategies reported any, and a Pareto front for every cost metric that trials
 report (params, flops, latency_ms, latency) — drawn whenever such a metric exists, constrained
-run or not, since the trade-off is worth seeing either way.
+run or not, since the trade-off is worth seeing either way. A search that inherits weights
+adds its episodes as chains of growth (parent -> child, with the metric and how each started).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 
 from rlnas.errors import UserError
 from rlnas.report.drawing import architecture_svg
+from rlnas.report.growth import chain_text, growth_chains, inherited
 from rlnas.report.runs import COST_METRICS, Run, load_runs
 
 PLOT_CONFIG = '{"responsive": true, "displaylogo": false}'
@@ -70,6 +72,16 @@ def render_report(runs: Sequence[Run], title: str = "rlnas report", top: int = 1
                 "candidates stopped early (grey); each curve ends at the rung it reached.</p>"
             )
             page.plot(curves.learning_curves(run, index))
+
+    for run in runs:
+        if inherited(run.trials):
+            chains = growth_chains(run.trials)
+            items = "".join(f"<li>{escape(chain_text(c, run.metric))}</li>" for c in chains)
+            page.add(
+                f"<h3>{escape(run.name)}: chains of growth</h3><p class='note'>Each network "
+                f"after the one it grew from: trial, {escape(run.metric)}, inherited or trained "
+                f"from scratch.</p><ol class='growth'>{items}</ol>"
+            )
 
     page.add(f"<h2>Best architectures</h2><p class='note'>The {top} best trials of each.</p>")
     for run in runs:

@@ -6,7 +6,9 @@ the reward (the trial's reward) and the costs (duration_s, and params, flops or 
 trial reports them) arrive on the last step, and are 0 before it. A failed trial's reward is
 empty. One row per step, for offline RL or analysis in pandas / polars. A scheduled search adds
 ``rung`` and ``epochs`` (how far the candidate trained) to the last step; a pruned trial's
-reward is the estimate its strategy was told (``rlnas.schedulers``).
+reward is the estimate its strategy was told (``rlnas.schedulers``). A search that inherits
+weights adds ``parent`` (the key of the network the trial grew from), ``start`` (inherited or
+scratch, and why) and ``epochs`` to the last step.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from rlnas.errors import UserError
+from rlnas.report.growth import inherited
 from rlnas.report.runs import COST_METRICS, Run, load_runs
 
 COLUMNS = (
@@ -38,6 +41,7 @@ def trajectory_rows(runs: Sequence[Run]) -> tuple[list[str], list[dict[str, Any]
     """The column names and one row per step of every trial of ``runs``."""
     costs = [c for c in COST_METRICS if any(c in t.metrics for run in runs for t in run.trials)]
     scheduled = any(t.rung is not None for run in runs for t in run.trials)
+    grown = any(inherited(run.trials) for run in runs)
     rows = []
     for run in runs:
         for trial in run.trials:
@@ -62,9 +66,18 @@ def trajectory_rows(runs: Sequence[Run]) -> tuple[list[str], list[dict[str, Any]
                 if scheduled:
                     row["rung"] = trial.rung if done else None
                     row["epochs"] = len(trial.curve) if done else None
+                if grown:
+                    row["parent"] = trial.parent if done else None
+                    row["start"] = trial.start if done else None
+                    if not scheduled:
+                        epochs = trial.metrics.get("epochs")
+                        row["epochs"] = int(epochs) if done and epochs is not None else None
                 rows.append(row)
                 state[decision] = option
-    return [*COLUMNS, *costs, *(["rung", "epochs"] if scheduled else [])], rows
+    extra = ["rung", "epochs"] if scheduled else []
+    if grown:
+        extra += ["parent", "start", *([] if scheduled else ["epochs"])]
+    return [*COLUMNS, *costs, *extra], rows
 
 
 def export_trajectories(store: str | Path, output: str | Path, names: Sequence[str] = ()) -> int:
@@ -114,6 +127,8 @@ def _write_parquet(path: Path, columns: list[str], rows: list[dict[str, Any]]) -
         "status": pa.string(),
         "rung": pa.int64(),
         "epochs": pa.int64(),
+        "parent": pa.string(),
+        "start": pa.string(),
     }
     schema = pa.schema([(name, types.get(name, pa.float64())) for name in columns])
     pq.write_table(pa.Table.from_pylist(rows, schema=schema), path)

@@ -11,13 +11,16 @@ import functools
 import numbers
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from rlnas.errors import UserError
 from rlnas.space import Architecture, SearchSpace
 from rlnas.trial import Trial
+
+if TYPE_CHECKING:
+    from rlnas.strategies.episodes import Episodes
 
 
 class StrategyMisuse(UserError):
@@ -46,6 +49,8 @@ class Strategy(ABC):
     progressive: ClassVar[bool] = False
     """Whether the strategy learns from episodes and so also searches progressively: it then
     takes ``episodes=EpisodeSettings(...)`` (``rlnas.strategies.episodes``)."""
+    episodes: Episodes | None = None
+    """A learning strategy's episodes (one-shot or progressive); None for the others."""
 
     def __init__(self, space: SearchSpace, seed: int = 0) -> None:
         self.space = space
