@@ -42,6 +42,7 @@ from results_file import write_section
 from rlnas.execution.process import limit_threads, worker_pool
 from rlnas.export import train_final
 from rlnas.schedulers import make_scheduler
+from seeded_runs import by_seed, mean_std, paired_test
 
 SECTION = "multi_fidelity"
 REWARDS_SECTION = "multi_fidelity_rewards"
@@ -170,27 +171,8 @@ def replay(curves: list[list[float]], epochs: int, orders: int) -> dict[str, tup
 # --- the report ----------------------------------------------------------------------------------
 
 
-def _mean_std(values: list[float], digits: int) -> str:
-    if not values:
-        return "-"
-    std = statistics.stdev(values) if len(values) > 1 else 0.0
-    return f"{statistics.fmean(values):.{digits}f} ± {std:.{digits}f}"
-
-
 def _verdict(met: bool) -> str:
     return "MET" if met else "MISSED"
-
-
-def _group(runs: list[Run], task: str, method: str) -> dict[int, Run]:
-    return {run.seed: run for run in runs if (run.task, run.method) == (task, method)}
-
-
-def _wilcoxon(first: dict[int, Run], second: dict[int, Run]) -> str:
-    seeds = sorted(set(first) & set(second))
-    differences = [first[s].test_accuracy - second[s].test_accuracy for s in seeds]
-    if len(seeds) < 2 or not any(differences):
-        return f"n={len(seeds)}, -"
-    return f"n={len(seeds)}, p={stats.wilcoxon(differences).pvalue:.3f}"
 
 
 def _mean(group: dict[int, Run], what: str = "test_accuracy") -> float:
@@ -202,8 +184,8 @@ def targets(runs: list[Run], tasks: list[str], strategy: str) -> list[str]:
     for scheduled in (f"{strategy}+asha", f"{strategy}+hyperband"):
         details, met = [], True
         for task in tasks:
-            ours = _group(runs, task, scheduled)
-            peers = {peer: _group(runs, task, peer) for peer in PEERS}
+            ours = by_seed(runs, task, scheduled)
+            peers = {peer: by_seed(runs, task, peer) for peer in PEERS}
             if not ours or not all(peers.values()):
                 met = False
                 details.append(f"{task}: not run")
@@ -220,8 +202,8 @@ def targets(runs: list[Run], tasks: list[str], strategy: str) -> list[str]:
     details, met = [], True
     for task in tasks:
         scheduled, plain = (
-            _group(runs, task, f"{strategy}+asha"),
-            _group(runs, task, f"{strategy}+none"),
+            by_seed(runs, task, f"{strategy}+asha"),
+            by_seed(runs, task, f"{strategy}+none"),
         )
         if not scheduled or not plain:
             met = False
@@ -286,22 +268,22 @@ def section(runs: list[Run], args: argparse.Namespace, seconds: float, done: boo
         "|---|---|---:|---|---:|---:|---:|---:|---:|",
     ]
     for task in args.tasks:
-        peers = {peer: _group(runs, task, peer) for peer in PEERS}
+        peers = {peer: by_seed(runs, task, peer) for peer in PEERS}
         best_peer = max((p for p in PEERS if peers[p]), key=lambda p: _mean(peers[p]), default=None)
         for method in methods(args.strategy):
-            group = list(_group(runs, task, method).values())
+            group = list(by_seed(runs, task, method).values())
             versus = (
                 "-"
                 if best_peer is None or method == best_peer
-                else (f"{best_peer}: {_wilcoxon(_group(runs, task, method), peers[best_peer])}")
+                else (f"{best_peer}: {paired_test(by_seed(runs, task, method), peers[best_peer])}")
             )
             lines.append(
-                f"| {task} | {method} | {_mean_std([r.test_accuracy for r in group], 4)} "
-                f"| {versus} | {_mean_std([r.started for r in group], 1)} "
-                f"| {_mean_std([r.fully_trained for r in group], 1)} "
-                f"| {_mean_std([r.epochs for r in group], 0)} "
-                f"| {_mean_std([r.search_s for r in group], 0)} "
-                f"| {_mean_std([r.cpu_s for r in group], 0)} |"
+                f"| {task} | {method} | {mean_std([r.test_accuracy for r in group], 4)} "
+                f"| {versus} | {mean_std([r.started for r in group], 1)} "
+                f"| {mean_std([r.fully_trained for r in group], 1)} "
+                f"| {mean_std([r.epochs for r in group], 0)} "
+                f"| {mean_std([r.search_s for r in group], 0)} "
+                f"| {mean_std([r.cpu_s for r in group], 0)} |"
             )
     return "\n".join(lines)
 

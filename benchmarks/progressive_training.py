@@ -30,7 +30,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import torch
-from scipy import stats
 
 import rlnas
 from results_file import write_section
@@ -38,6 +37,7 @@ from rlnas.estimators.training import TrainingEvaluator
 from rlnas.execution.process import limit_threads, worker_pool
 from rlnas.export import train_final
 from rlnas.tasks import load_task
+from seeded_runs import by_seed, mean_std, paired_test
 
 SECTION = "progressive_training"
 SPACES = {"digits": "chain-cnn", "mnist1d": "conv1d"}
@@ -145,25 +145,6 @@ def step_cost(task: str, seed: int, trial: rlnas.Trial, args: argparse.Namespace
 # --- the report ----------------------------------------------------------------------------------
 
 
-def _mean_std(values: list[float], scale: float = 1.0, digits: int = 2) -> str:
-    if not values:
-        return "-"
-    spread = statistics.stdev(values) if len(values) > 1 else 0.0
-    return f"{statistics.fmean(values) * scale:.{digits}f} ± {spread * scale:.{digits}f}"
-
-
-def _group(runs: list[Run], task: str, method: str) -> dict[int, Run]:
-    return {run.seed: run for run in runs if (run.task, run.method) == (task, method)}
-
-
-def _wilcoxon(first: dict[int, Run], second: dict[int, Run]) -> str:
-    seeds = sorted(set(first) & set(second))
-    differences = [first[s].test_accuracy - second[s].test_accuracy for s in seeds]
-    if len(seeds) < 2 or not any(differences):
-        return f"n={len(seeds)}, -"
-    return f"n={len(seeds)}, p={stats.wilcoxon(differences).pvalue:.3f}"
-
-
 def step_ratio(runs: list[Run], task: str | None = None) -> tuple[float, float, int, int] | None:
     """Inherited steps' training seconds and epochs over those from scratch to the same
     accuracy (sums over the sample), the sample's size and how many scratch trainings reached it."""
@@ -191,7 +172,7 @@ def targets(runs: list[Run], tasks: list[str], max_epochs: int) -> list[str]:
             f"{max_epochs}, which favours scratch)."
         )
     for task in tasks:
-        inherit, one_shot = _group(runs, task, INHERIT), _group(runs, task, ONE_SHOT)
+        inherit, one_shot = by_seed(runs, task, INHERIT), by_seed(runs, task, ONE_SHOT)
         if not inherit or not one_shot:
             continue
         a = statistics.fmean(r.test_accuracy for r in inherit.values())
@@ -199,7 +180,7 @@ def targets(runs: list[Run], tasks: list[str], max_epochs: int) -> list[str]:
         verdict = "MET" if a >= b else "MISSED"
         lines.append(
             f"(b) {task}: progressive+inherit mean final test accuracy >= one-shot's: {verdict}: "
-            f"{100 * a:.2f} % vs {100 * b:.2f} % (Wilcoxon {_wilcoxon(inherit, one_shot)})."
+            f"{100 * a:.2f} % vs {100 * b:.2f} % (Wilcoxon {paired_test(inherit, one_shot)})."
         )
     return lines
 
@@ -229,24 +210,24 @@ def section(runs: list[Run], args: argparse.Namespace, seconds: float, done: boo
         "|---|---|---|---|---|---|---|---|",
     ]
     for task in args.tasks:
-        inherit = _group(runs, task, INHERIT)
+        inherit = by_seed(runs, task, INHERIT)
         for method in METHODS:
-            group = list(_group(runs, task, method).values())
+            group = list(by_seed(runs, task, method).values())
             if not group:
                 continue
             tuned = [r.fine_tuned_accuracy for r in group if r.fine_tuned_accuracy is not None]
-            versus = "" if method == INHERIT else _wilcoxon(_group(runs, task, method), inherit)
+            versus = "" if method == INHERIT else paired_test(by_seed(runs, task, method), inherit)
             per_network = [r.cpu_s / max(1, r.evaluated) for r in group]
             lines.append(
-                f"| {task} | {method} | {_mean_std([r.test_accuracy for r in group], 100)} | "
-                f"{_mean_std(tuned, 100) if tuned else ''} | "
-                f"{_mean_std([r.evaluated for r in group], digits=1)} | "
-                f"{_mean_std([r.inherited for r in group], digits=1)} | "
-                f"{_mean_std(per_network)} | {versus} |"
+                f"| {task} | {method} | {mean_std([r.test_accuracy for r in group], scale=100)} | "
+                f"{mean_std(tuned, scale=100) if tuned else ''} | "
+                f"{mean_std([r.evaluated for r in group], digits=1)} | "
+                f"{mean_std([r.inherited for r in group], digits=1)} | "
+                f"{mean_std(per_network)} | {versus} |"
             )
     lines += ["", "How the inheriting searches' networks started training, per task:", ""]
     for task in args.tasks:
-        starts = [start for r in _group(runs, task, INHERIT).values() for start in r.starts]
+        starts = [start for r in by_seed(runs, task, INHERIT).values() for start in r.starts]
         counts = sorted(((starts.count(s), s) for s in set(starts)), reverse=True)
         lines.append(f"- {task}: " + "; ".join(f"{n}× {start}" for n, start in counts))
     lines += ["", "Inherited step against the same child from scratch, per task:", ""]

@@ -62,6 +62,8 @@ from rlnas.space.models import (
 from rlnas.tasks import Task
 from rlnas.tasks.rows import Features, MappedRows
 
+BUILD_ERRORS = (KeyError, ValueError, TypeError, RuntimeError)
+"""What a space's ``build`` or a first forward pass raises for a network that cannot work."""
 TRAINING_METRICS = ("params", "flops", "latency_ms", "epochs", "train_time_s", "estimator_s")
 """What a full training reports besides the task's scores."""
 
@@ -229,12 +231,8 @@ class TrainingEvaluator:
             flops = count_flops(model, task.X_train[:1])
         except BuildError:
             raise
-        except (KeyError, ValueError, TypeError, RuntimeError) as error:
-            choices = dict(getattr(architecture, "choices", architecture))
-            raise BuildError(
-                f"space {space_label(self.space)} cannot build a working network for inputs shaped "
-                f"{task.input_shape} from {choices}: {type(error).__name__}: {error}"
-            ) from error
+        except BUILD_ERRORS as error:
+            raise self._cannot_build(architecture, error) from error
         costs = {"params": float(sum(p.numel() for p in model.parameters())), "flops": float(flops)}
         for constraint in self.constraints:
             if constraint.cost in BEFORE_TRAINING:
@@ -319,12 +317,15 @@ class TrainingEvaluator:
         task = self.task
         try:
             return build_model(self.space, architecture, task.input_shape, task.n_outputs)
-        except (KeyError, ValueError, TypeError, RuntimeError) as error:
-            choices = dict(getattr(architecture, "choices", architecture))
-            raise BuildError(
-                f"space {space_label(self.space)} cannot build a working network for inputs shaped "
-                f"{task.input_shape} from {choices}: {type(error).__name__}: {error}"
-            ) from error
+        except BUILD_ERRORS as error:
+            raise self._cannot_build(architecture, error) from error
+
+    def _cannot_build(self, architecture: Architecture, error: Exception) -> BuildError:
+        choices = dict(getattr(architecture, "choices", architecture))
+        return BuildError(
+            f"space {space_label(self.space)} cannot build a working network for inputs shaped "
+            f"{self.task.input_shape} from {choices}: {type(error).__name__}: {error}"
+        )
 
     def validate(self, model: nn.Module, placement: Placement | None = None) -> dict[str, float]:
         """The task's metrics of ``model`` (on ``placement``'s device) on the validation rows."""
