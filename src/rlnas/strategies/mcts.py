@@ -51,13 +51,11 @@ class MCTS(Strategy):
     a space declares join the one-hot encoding, ``max_points`` the most recent evaluations it is
     fit on. It is refit once the evaluations have grown by ``refit_growth`` (a fraction, at least
     one new evaluation) since its last fit: after every one up to 20, every 5th at 100, every
-    50th at 1,000 (0: after every one). Measured on cora and citeseer, 20 seeds, budget 100, mean
-    validation regret: the whole pool on one-hot + NAS-Bench-Graph features 0.0077 and 0.0079,
-    against 0.0095 and 0.0092 with the kernel ensemble alone on one-hot (the model before; 0.0089
-    and 0.0094 with this file's batched valuation); refit at 25 % growth instead, 0.0086 and
-    0.0100. The price is CPU, mostly the refits: at 1,000 proposals on cora about 20 ms per
-    proposal (ask + tell) against about 4 ms for ``candidates=["kernel"], space_features=False``,
-    the cheap model (one thread, a loaded machine).
+    50th at 1,000 (0: after every one). The whole pool on one-hot + declared features was
+    preferred to the kernel ensemble alone on one-hot, and 5 % to rarer refits, by validation
+    regret on NAS-Bench-Graph cora and citeseer; the price is CPU, mostly the refits
+    (``benchmarks/tabular_strategies.py`` reports the default's). ``candidates=["kernel"],
+    space_features=False`` is the cheap model.
     ``reward_shaping`` is what the model is fit to. ``episodes``: one-shot or progressive
     (``EpisodeSettings``).
     """
