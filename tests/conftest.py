@@ -1,5 +1,9 @@
 """Test-wide settings."""
 
+import itertools
+import types
+
+import pytest
 import torch
 from hypothesis import settings
 from threadpoolctl import threadpool_limits
@@ -14,3 +18,12 @@ threadpool_limits(1)
 settings.register_profile("repeatable", derandomize=True)
 settings.register_profile("explore", derandomize=False)
 settings.load_profile("repeatable")
+
+
+@pytest.fixture
+def loop_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The search loop's clock advances 0.5 s a reading, so a time budget runs out after a set
+    number of waits however fast the machine trains (a real clock let a fast one finish first)."""
+    readings = itertools.count()
+    clock = types.SimpleNamespace(monotonic=lambda: 0.5 * next(readings))
+    monkeypatch.setattr("rlnas.search_loop.time", clock)

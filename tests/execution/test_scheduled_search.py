@@ -134,7 +134,7 @@ def test_worker_processes_carry_each_candidates_state_there_and_back() -> None:
     assert {str(t.status) for t in result.trials} == {"complete", "pruned"}
 
 
-def test_a_time_budget_stops_cleanly_and_the_search_resumes_exactly(tmp_path) -> None:
+def test_a_time_budget_stops_cleanly_and_the_search_resumes_exactly(tmp_path, loop_clock) -> None:
     def search(store=None, time_budget=None, resume=False):
         return rlnas.search(
             toy_space(),
@@ -151,7 +151,7 @@ def test_a_time_budget_stops_cleanly_and_the_search_resumes_exactly(tmp_path) ->
 
     whole = search()
     store = tmp_path / "runs.db"
-    stopped = search(store, time_budget=0.2 / 60)
+    stopped = search(store, time_budget=1.8 / 60)  # 1.8 s of loop_clock: a few waits
     assert stopped.stopped_early is not None and "time budget" in stopped.stopped_early
     assert 0 < len(stopped.trials) < 12
     with rlnas.Store(store) as opened:

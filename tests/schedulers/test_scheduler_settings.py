@@ -85,7 +85,7 @@ def test_a_scheduled_search_from_the_command_line_shows_its_pruned_trials(
 
 
 def test_a_time_budget_ends_a_cli_search_cleanly_and_rlnas_resume_finishes_it(
-    tmp_path, monkeypatch, capsys
+    tmp_path, monkeypatch, capsys, loop_clock
 ) -> None:
     store = str(tmp_path / "runs.db")
     search = ["search", "--task", "digits", "--space", "mlp", "--data-fraction", "0.2"]
