@@ -53,8 +53,7 @@ class ArchitectureFeatures:
         if not self.extra:
             return one_hot
         if choices is None:
-            decisions = self.space.choices
-            choices = [{d.name: d.options[i] for d, i in zip(decisions, row)} for row in indices]
+            choices = [self.space.choices_at(row) for row in indices]
         columns = [
             np.array([np.asarray(f(c), dtype=float) for c in choices]).reshape(len(choices), -1)
             for f in self.extra

@@ -127,10 +127,7 @@ class LSTMPolicy(nn.Module):
         key = tuple(prefix)
         entry = self._masks.get(key)
         if entry is None:
-            earlier = {
-                choice.name: choice.options[index] for choice, index in zip(self.space.choices, key)
-            }
-            mask = torch.from_numpy(self.space.open_mask(earlier))
+            mask = torch.from_numpy(self.space.open_mask(self.space.choices_at(key)))
             if len(self._masks) > 200_000:  # bound the memory a huge space could take
                 self._masks.clear()
             entry = self._masks[key] = (mask, ~mask, bool(mask.any()))
@@ -173,13 +170,9 @@ class LSTMPolicy(nn.Module):
             plogp.append((probs * step_log_probs.masked_fill(closed, 0.0)).sum())
             inputs = self.embeddings[position].weight[index : index + 1]
         log_probs = torch.stack(chosen_log_probs).tolist()
-        entropy = 0.0
-        for term in torch.stack(plogp).tolist():
-            entropy -= term
+        entropy = -sum(torch.stack(plogp).tolist())
         values = torch.stack(predicted).tolist() if predicted else []
-        choices: dict[str, Option] = {
-            choice.name: choice.options[index] for choice, index in zip(self.space.choices, indices)
-        }
+        choices = self.space.choices_at(indices)
         return PolicySample(
             self.space.architecture(choices),
             sum(log_probs),
@@ -216,12 +209,7 @@ class LSTMPolicy(nn.Module):
                 row.append(index)
             inputs = self.embeddings[position](chosen[:, 0])
         kept = [i for i in range(count) if alive[i]]
-        architectures = [
-            self.space.architecture(
-                {c.name: c.options[index] for c, index in zip(self.space.choices, rows[i])}
-            )
-            for i in kept
-        ]
+        architectures = [self.space.architecture(self.space.choices_at(rows[i])) for i in kept]
         return architectures, torch.stack(log_probs, dim=1)[kept]
 
     # --- scoring ---------------------------------------------------------------------------------

@@ -73,8 +73,8 @@ class QTable:
         """Indices of the next decision's options that the space leaves open after ``state``."""
         actions = self._open.get(state)
         if actions is None:
-            earlier = {c.name: c.options[i] for c, i in zip(self.space.choices, state)}
-            actions = tuple(int(i) for i in np.flatnonzero(self.space.open_mask(earlier)))
+            open_mask = self.space.open_mask(self.space.choices_at(state))
+            actions = tuple(int(i) for i in np.flatnonzero(open_mask))
             self._open[state] = actions
         return actions
 

@@ -277,6 +277,11 @@ class SearchSpace:
         """Index of each chosen option within its decision's full option list."""
         return [_option_index(choice, architecture.choices[choice.name]) for choice in self.choices]
 
+    def choices_at(self, indices: Sequence[int]) -> dict[str, Option]:
+        """The options at these indices, decision by decision; a prefix gives the earlier
+        decisions. Not validated: for code that holds option indices (trees, tables, policies)."""
+        return {choice.name: choice.options[int(i)] for choice, i in zip(self.choices, indices)}
+
     def decode(self, indices: Sequence[int]) -> Architecture:
         """The architecture whose options sit at ``indices``; validated."""
         if len(indices) != len(self.choices):
@@ -289,9 +294,7 @@ class SearchSpace:
                 raise InvalidArchitecture(
                     f"decision {choice.name!r}: index {index} is outside 0..{last}"
                 )
-        return self.architecture(
-            {choice.name: choice.options[int(i)] for choice, i in zip(self.choices, indices)}
-        )
+        return self.architecture(self.choices_at(indices))
 
     def one_hot(self, architecture: Architecture) -> np.ndarray:
         """Concatenated one-hot vectors of the choices: the default feature vector of predictors."""

@@ -221,8 +221,8 @@ class MCTS(Strategy):
     def _open_actions(self, node: Node) -> tuple[int, ...]:
         actions = self._open.get(node)
         if actions is None:
-            earlier = {c.name: c.options[i] for c, i in zip(self.episodes.space.choices, node)}
-            actions = tuple(int(i) for i in np.flatnonzero(self.episodes.space.open_mask(earlier)))
+            space = self.episodes.space
+            actions = tuple(int(i) for i in np.flatnonzero(space.open_mask(space.choices_at(node))))
             self._open[node] = actions
         return actions
 
