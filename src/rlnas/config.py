@@ -10,6 +10,7 @@ keys (``-`` or ``_`` alike), and ``rlnas.run(SearchConfig(...))`` runs the same 
 from __future__ import annotations
 
 import tomllib
+from collections import Counter
 from pathlib import Path
 from typing import Any, Literal, Self
 
@@ -18,16 +19,48 @@ from pydantic import Field, model_validator
 from rlnas.devices import DeviceSettings
 from rlnas.errors import UserError
 from rlnas.estimators.recipe import TrainingRecipe
-from rlnas.estimators.registry import EstimatorSettings
+from rlnas.estimators.registry import ESTIMATORS, EstimatorSettings
 from rlnas.execution.settings import ExecutionSettings
 from rlnas.inheriting import InheritanceSettings
 from rlnas.problems import ProblemSettings
 from rlnas.schedulers import SchedulerSettings
+from rlnas.settings import Settings
 from rlnas.strategies.episodes import EpisodeSettings
 from rlnas.strategies.registry import StrategySettings
 
+SEED_LIMIT = 2**63
+"""Seeds are stored as SQLite integers, which are 64-bit and signed."""
+
+
+class SearchSettings(Settings):
+    """How long a search runs and which run it is: what ``rlnas.search`` and ``rlnas.run`` both
+    take whole (the search loop reads the budgets)."""
+
+    budget: int = Field(200, ge=1, description="Distinct architectures to evaluate.")
+    time_budget: float | None = Field(
+        None,
+        gt=0,
+        description="Minutes of wall time for this run; then it stops, resumable (a resume "
+        "does not inherit it; default: none).",
+    )
+    epoch_budget: int | None = Field(
+        None, ge=1, description="Training epochs over the whole search (default: no limit)."
+    )
+    seed: int = Field(
+        0, ge=0, lt=SEED_LIMIT, description="Random seed (0 to 2^63-1): same seed, same result."
+    )
+    max_repeats: int = Field(
+        1000,
+        ge=1,
+        description="Stop after this many proposals in a row of architectures already evaluated.",
+    )
+    name: str | None = Field(
+        None, min_length=1, description="Experiment name (default: generated)."
+    )
+
 
 class SearchConfig(
+    SearchSettings,
     InheritanceSettings,
     SchedulerSettings,
     ExecutionSettings,
@@ -40,30 +73,31 @@ class SearchConfig(
 ):
     """The settings of one search; ``rlnas.run(config)`` runs it."""
 
-    budget: int = Field(200, ge=1, description="Distinct architectures to evaluate.")
-    time_budget: float | None = Field(
-        None,
-        gt=0,
-        description="Minutes of wall time for this run; then it stops, resumable (a resume "
-        "does not inherit it; default: none).",
-    )
-    epoch_budget: int | None = Field(
-        None, ge=1, description="Training epochs over the whole search (default: no limit)."
-    )
-    seed: int = Field(0, description="Random seed: same seed, same result.")
-    max_repeats: int = Field(
-        1000,
-        ge=1,
-        description="Stop after this many proposals in a row of architectures already evaluated.",
-    )
     store: Path | None = Field(Path("runs.db"), description="SQLite store of the experiment.")
-    name: str | None = Field(None, description="Experiment name (default: generated).")
     log: Literal["tensorboard", "mlflow"] | None = Field(
         None, description="Also log every trial to tensorboard or mlflow."
     )
 
     @model_validator(mode="after")
-    def _rungs_fit_the_epochs(self) -> Self:
+    def _settings_fit_together(self) -> Self:
+        """Every fact between settings of different groups, checked here and nowhere else."""
+        trains = self.task is not None
+        estimator = EstimatorSettings.of(self)
+        if not trains and estimator.entry.builds is not None:
+            raise UserError(f"the {self.estimator} estimator trains networks: it needs a task")
+        by_epochs = [name for name, entry in ESTIMATORS.items() if entry.trains_by_epochs]
+        for what, given in (
+            (f"scheduler {self.scheduler}", self.scheduler != "none"),
+            ("an epoch budget", self.epoch_budget is not None),
+        ):
+            if given and (not trains or not estimator.entry.trains_by_epochs):
+                raise UserError(
+                    f"{what} stops training early: it needs a task trained by an estimator that "
+                    f"trains by epochs ({', '.join(by_epochs)}), not "
+                    f"{self.estimator if trains else 'a table or your evaluator'}"
+                )
+        if estimator.screens and self.progressive:
+            raise UserError("the predictor screens whole architectures: one-shot mode only")
         SchedulerSettings.of(self).check(self.epochs)
         InheritanceSettings.of(self).check(self.epochs, self.progressive, self.scheduler)
         return self
@@ -80,6 +114,12 @@ class SearchConfig(
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
             raise UserError(f"config file {path} is not valid TOML: {error}") from None
         keys = {key.replace("-", "_"): value for key, value in values.items()}
+        if len(keys) < len(values):
+            spellings = Counter(key.replace("-", "_") for key in values)
+            twice = sorted(key for key, count in spellings.items() if count > 1)
+            raise UserError(
+                f"config file {path} sets {', '.join(twice)} twice (as - and _ spellings); keep one"
+            )
         keys.update({key: value for key, value in overrides.items() if value is not None})
         return cls(**keys)
 

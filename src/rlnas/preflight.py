@@ -7,28 +7,41 @@ known without evaluating (the metrics of a plain function) is found at its first
 
 from __future__ import annotations
 
-import numbers
 import pickle
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from rlnas.errors import UnknownName, UserError
-from rlnas.evaluator import EvaluatorError, ReportsMetrics
+from rlnas.evaluator import EvaluatorError, FidelityEvaluator, GrowingEvaluator, ReportsMetrics
 from rlnas.rewards import Objective
+from rlnas.schedulers import Scheduler
 from rlnas.space import SearchSpace
+from rlnas.store import Store
 
 
-def check_whole_number(name: str, value: Any, minimum: int | None = None) -> int:
-    """``value`` as an int; a one-line error for a string, a float or a number too small."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+def check_objective(metric: Any, direction: Any) -> Objective:
+    """``metric`` as an Objective: a metric's name (with ``direction``) or an Objective."""
+    if isinstance(metric, Objective):
+        return metric
+    if not isinstance(metric, str) or not metric:
         raise UserError(
-            f"{name} must be a whole number, got {value!r} ({type(value).__name__}); "
-            f"write e.g. {name}={max(minimum or 0, 10)}"
+            f"metric must be the name of a metric the evaluator returns or an rlnas.Objective, "
+            f"got {metric!r} ({type(metric).__name__})"
         )
-    if minimum is not None and value < minimum:
-        raise UserError(f"{name} must be at least {minimum}, got {int(value)}")
-    return int(value)
+    if direction not in ("maximize", "minimize"):
+        raise UserError(f"direction must be 'maximize' or 'minimize', got {direction!r}")
+    return Objective(metric, direction)
+
+
+def check_store(store: Any) -> None:
+    """``store`` is where experiments are kept: a path, an open Store, or None."""
+    if store is not None and not isinstance(store, str | Path | Store):
+        raise UserError(
+            f"store must be the path of a SQLite file or an rlnas.Store, got {store!r} "
+            f"({type(store).__name__})"
+        )
 
 
 def check_space(space: Any, seed: int) -> None:
@@ -85,3 +98,34 @@ def check_sendable(evaluate: Any, executor: str) -> None:
             f"pickled ({type(error).__name__}: {error}); define it at the top level of a module "
             "(not a lambda, a nested function or an object holding one), or use one worker"
         ) from None
+
+
+def check_trains_by_epochs(evaluate: Any, scheduler: Scheduler | None, epoch_budget: Any) -> None:
+    """A scheduler or an epoch budget needs an evaluator that trains by epochs, as many as the
+    scheduler's last rung."""
+    if scheduler is None and epoch_budget is None:
+        return
+    if not isinstance(evaluate, FidelityEvaluator):
+        what = f"scheduler {scheduler.name}" if scheduler is not None else "an epoch budget"
+        raise UserError(
+            f"{what} needs an evaluator that trains by epochs (full training of a task), "
+            f"not {type(evaluate).__name__}"
+        )
+    if scheduler is not None and scheduler.epochs != evaluate.epochs:
+        raise UserError(
+            f"the scheduler's rungs end at {scheduler.epochs} epochs, but candidates train for "
+            f"{evaluate.epochs}"
+        )
+
+
+def check_grows(evaluate: Any) -> None:
+    """A search that inherits weights needs an evaluator that grows networks from a parent's
+    weights, on a space whose networks can grow so."""
+    if not isinstance(evaluate, GrowingEvaluator):
+        raise UserError(
+            "inherit needs an evaluator that trains by epochs from a parent's weights (the full "
+            f"training of a task), not {type(evaluate).__name__}"
+        )
+    why_not = evaluate.inherits()
+    if why_not is not None:
+        raise UserError(f"inherit: {why_not}; search it with inherit = false")

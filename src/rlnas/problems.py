@@ -17,7 +17,7 @@ from pydantic import Field
 
 from rlnas.devices import DeviceSettings
 from rlnas.errors import UserError
-from rlnas.estimators.recipe import TrainingRecipe
+from rlnas.estimators.recipe import EPOCHS, TrainingRecipe
 from rlnas.estimators.tabular import load_benchmark
 from rlnas.evaluator import Evaluator, EvaluatorError
 from rlnas.importing import import_object
@@ -59,7 +59,7 @@ class ProblemSettings(Settings):
         description="Your own evaluator as package.module:name (Architecture -> metrics), "
         "searching the SearchSpace that space names; needs metric.",
     )
-    epochs: int = Field(10, ge=1, description="Training epochs per architecture.")
+    epochs: int = Field(EPOCHS, ge=1, description="Training epochs per architecture.")
     data_fraction: float = Field(
         1.0, gt=0, le=1, description="Fraction of the training rows to train on."
     )

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from rlnas.config import SearchConfig
+from rlnas.config import SearchConfig, SearchSettings
 from rlnas.devices import DeviceSettings
 from rlnas.errors import StoreError, UserError
 from rlnas.estimators.recipe import TrainingRecipe
@@ -24,7 +24,7 @@ from rlnas.inheriting import InheritanceSettings
 from rlnas.problems import Problem, ProblemSettings, load_problem
 from rlnas.report.tracking import make_logger
 from rlnas.schedulers import SchedulerSettings
-from rlnas.search import ProgressCallback, SearchResult, search
+from rlnas.search import ProgressCallback, SearchResult, start
 from rlnas.store import Store
 from rlnas.strategies import Strategy, make_strategy
 from rlnas.strategies.episodes import EpisodeSettings
@@ -42,9 +42,6 @@ RESUMABLE = {
 """What a resumed search may change: where and how fast it runs, what it logs to, its budget
 (a larger one extends a finished search) and how long this run may take; not what it searches
 or how candidates are trained."""
-
-FULL = ("full", "predictor")
-"""The estimators that train every candidate they score, by epochs (what a scheduler needs)."""
 
 _RENAMED = {"constraints": "constraint", "strategy_options": "strategy_option"}
 """Settings stored under another name by stores written before the names were unified."""
@@ -65,6 +62,11 @@ def run(
     target, kind, metric, shapes and rows); ``on_start(experiment)`` once all is checked and
     the experiment exists. A task's file path is stored absolute.
     """
+    if not isinstance(config, SearchConfig):
+        raise UserError(
+            f"config must be an rlnas.SearchConfig, got a {type(config).__name__}; write "
+            "rlnas.run(rlnas.SearchConfig(budget=..., ...))"
+        )
     stage = on_stage or (lambda text: None)
     config = config.replaced(**dict(ProblemSettings.of(config).with_absolute_paths()))
     execution = ExecutionSettings.of(config)
@@ -79,42 +81,32 @@ def run(
     if problem.description is not None:
         stage(problem.description)
     context = dict(problem.context)
-    if config.scheduler != "none" and (not problem.trains or config.estimator not in FULL):
-        raise UserError(
-            f"scheduler {config.scheduler} stops training early: it needs a task trained by the "
-            f"full or predictor estimator, not {config.estimator if problem.trains else 'a table'}"
-        )
     scheduler = SchedulerSettings.of(config).make(config.epochs)
     evaluate = _estimator(EstimatorSettings.of(config), problem, context, stage)
     strategy = _strategy(config, problem)
     executor = make_executor(
         execution.executor, execution.workers, execution.trial_timeout, **executor_options
     )
+    context["strategy_options"] = config.strategy_option
     context["settings"] = config.stored()
     title = f"{config.strategy} on {config.searched}"
     logs = (config.store or Path("runs.db")).with_suffix(".logs")
     with make_logger(config.log, logs, experiment=config.name or title, then=on_trial) as logger:
         stage(f"searching with {config.strategy}")
-        return search(
+        return start(
             problem.space,
             evaluate,
-            strategy=strategy,
-            metric=problem.objective,
-            budget=config.budget,
-            seed=config.seed,
-            store=config.store,
-            name=config.name,
-            strategy_options=config.strategy_option,
-            config=context,
+            strategy,
+            problem.objective,
+            SearchSettings.of(config),
+            executor,
+            config.store,
+            scheduler=scheduler,
+            inheritance=InheritanceSettings.of(config),
+            context=context,
             on_trial=logger,
             on_start=on_start,
-            max_repeats=config.max_repeats,
-            executor=executor,
             resume=resume,
-            scheduler=scheduler,
-            time_budget=config.time_budget,
-            epoch_budget=config.epoch_budget,
-            inheritance=InheritanceSettings.of(config),
         )
 
 
@@ -160,19 +152,11 @@ def _estimator(
     settings: EstimatorSettings, problem: Problem, context: dict[str, Any], stage: StageCallback
 ) -> Any:
     """The evaluator the estimator settings choose, recorded in ``context``."""
-    context["estimator"] = settings.estimator
-    if not problem.trains:
-        if settings.estimator not in ("full", "predictor"):
-            raise UserError(f"the {settings.estimator} estimator trains networks: it needs a task")
+    context.update(settings.recorded())
+    if not problem.trains:  # a table or the user's evaluator (the settings allow no other)
         return problem.evaluate
     evaluate = make_estimator(settings, problem.evaluate)
-    if settings.screens:
-        context["top_k"] = settings.top_k
-    if settings.estimator == "supernet":
-        context["supernet_steps"] = settings.supernet_steps
-        context["supernet_path"] = (
-            None if settings.supernet_path is None else str(settings.supernet_path)
-        )
+    if settings.entry.fits_supernet:
         stage("training the supernet (or loading it)")
         started = time.perf_counter()
         evaluate.fit()
@@ -182,18 +166,15 @@ def _estimator(
 
 def _strategy(config: SearchConfig, problem: Problem) -> Strategy:
     """The strategy with its episodes, screened by the predictor when that is the estimator."""
-    episodes = EpisodeSettings.of(config)
     strategy = make_strategy(
         config.strategy,
         problem.space,
         seed=config.seed,
         options=config.strategy_option,
-        episodes=episodes,
+        episodes=EpisodeSettings.of(config),
     )
     if not config.screens:
         return strategy
     from rlnas.strategies.screening import Screened
 
-    if episodes.progressive:
-        raise UserError("the predictor screens whole architectures: one-shot mode only")
     return Screened(strategy, pool=config.pool, top_k=config.top_k)

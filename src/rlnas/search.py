@@ -32,17 +32,23 @@ from pathlib import Path
 from typing import Any
 
 from rlnas import preflight
+from rlnas.config import SearchSettings
 from rlnas.errors import UserError
 from rlnas.evaluator import Evaluator, FidelityEvaluator, GrowingEvaluator, StatefulEvaluator
 from rlnas.execution import Executor, evaluate_trial, make_executor
+from rlnas.execution.settings import ExecutionSettings
 from rlnas.inheriting import InheritanceSettings, Parents
 from rlnas.rewards import Direction, Objective
 from rlnas.schedulers import Scheduler
 from rlnas.search_loop import ProgressCallback, SearchLoop, SearchResult
 from rlnas.space import SearchSpace
-from rlnas.store import Store
+from rlnas.store import Experiment, Store
 from rlnas.strategies import Strategy, make_strategy
 from rlnas.strategies.episodes import EpisodeSettings
+
+StartCallback = Callable[[str | None], None]
+"""Told the experiment's name (None without a store) once all is checked, before the first
+evaluation."""
 
 
 def search(
@@ -60,7 +66,7 @@ def search(
     episodes: EpisodeSettings | None = None,
     config: Mapping[str, Any] | None = None,
     on_trial: ProgressCallback | None = None,
-    on_start: Callable[[str | None], None] | None = None,
+    on_start: StartCallback | None = None,
     max_repeats: int = 1000,
     workers: int = 1,
     executor: str | Executor | None = None,
@@ -83,8 +89,8 @@ def search(
     path or an open Store) every trial and a strategy checkpoint are saved as they happen under
     the experiment ``name``. ``config`` is extra context saved with the experiment. The search
     stops early after ``max_repeats`` proposals in a row that were all evaluated before.
-    ``on_start(name)`` is called once everything is checked and the experiment ``name`` (None
-    without a store) exists, before the first evaluation.
+    ``on_start(name)`` is called once everything is checked, with the experiment's ``name``
+    (None without a store), before the first evaluation.
 
     ``workers`` evaluations run at once on ``executor`` ("serial", "process", "ray" or an
     Executor instance, which brings its own workers and timeout; by default serial for one
@@ -102,27 +108,94 @@ def search(
     ``inheritance`` (``InheritanceSettings(inherit=True, step_epochs=...)``): a progressive
     strategy's steps start from their parents' trained weights (``evaluate`` must be a
     ``GrowingEvaluator``, such as the full training of a task on a space that inherits).
+
+    The loose arguments are checked as the settings of ``rlnas.run`` are (the same groups, so
+    a mistake is the same one line), then both go the same way: ``start``.
     """
-    budget = preflight.check_whole_number("budget", budget, minimum=1)
-    seed = preflight.check_whole_number("seed", seed)
-    max_repeats = preflight.check_whole_number("max_repeats", max_repeats, minimum=1)
-    preflight.check_space(space, seed)
-    preflight.check_evaluator(evaluate)
-    _check_budgets(evaluate, scheduler, time_budget, epoch_budget)
-    if resume and (store is None or name is None):
-        raise UserError("resuming needs the store and the name of the experiment")
-    objective = metric if isinstance(metric, Objective) else Objective(metric, direction)
-    preflight.check_metric(evaluate, objective)
+    settings = SearchSettings(
+        budget=budget,
+        time_budget=time_budget,
+        epoch_budget=epoch_budget,
+        seed=seed,
+        max_repeats=max_repeats,
+        name=name,
+    )
+    objective = preflight.check_objective(metric, direction)
+    preflight.check_space(space, settings.seed)
+    preflight.check_store(store)
     if isinstance(strategy, str):
-        options = dict(strategy_options or {})
-        strategy = make_strategy(strategy, space, seed=seed, options=options, episodes=episodes)
+        built = make_strategy(
+            strategy, space, seed=settings.seed, options=strategy_options, episodes=episodes
+        )
+    elif isinstance(strategy, Strategy):
+        built = strategy
+    else:
+        raise UserError(
+            f"strategy must be a registered name (see `rlnas list`) or an rlnas.Strategy, "
+            f"got a {type(strategy).__name__}"
+        )
+    if inheritance is not None and inheritance.inherit:
+        progressive = built.episodes is not None and built.episodes.progressive
+        if isinstance(evaluate, GrowingEvaluator):  # else ``start`` says it cannot grow
+            scheduled = "none" if scheduler is None else scheduler.name
+            inheritance.check(evaluate.epochs, progressive, scheduled)
+    if not isinstance(executor, Executor):
+        execution = ExecutionSettings(
+            workers=workers, executor=executor, trial_timeout=trial_timeout
+        )
+        executor = make_executor(
+            execution.executor,
+            execution.workers,
+            execution.trial_timeout,
+            **dict(executor_options or {}),
+        )
+    experiment = {"strategy_options": dict(strategy_options or {}), **dict(config or {})}
+    return start(
+        space,
+        evaluate,
+        built,
+        objective,
+        settings,
+        executor,
+        store,
+        scheduler=scheduler,
+        inheritance=inheritance,
+        context=experiment,
+        on_trial=on_trial,
+        on_start=on_start,
+        resume=resume,
+    )
+
+
+def start(
+    space: SearchSpace,
+    evaluate: Evaluator,
+    strategy: Strategy,
+    objective: Objective,
+    settings: SearchSettings,
+    executor: Executor,
+    store: str | Path | Store | None,
+    *,
+    scheduler: Scheduler | None = None,
+    inheritance: InheritanceSettings | None = None,
+    context: Mapping[str, Any] | None = None,
+    on_trial: ProgressCallback | None = None,
+    on_start: StartCallback | None = None,
+    resume: bool = False,
+) -> SearchResult:
+    """Run a search of checked settings: the one path of ``rlnas.search`` and ``rlnas.run``.
+
+    What is checked here is about the objects (the evaluator, with the metric, the scheduler,
+    the executor and inheritance): nothing is stored before these checks pass, and an
+    experiment is created with its first stored trial. The executor starts (a Ray cluster is
+    joined) before that too.
+    """
+    preflight.check_evaluator(evaluate)
+    preflight.check_metric(evaluate, objective)
+    preflight.check_trains_by_epochs(evaluate, scheduler, settings.epoch_budget)
     inherits = inheritance is not None and inheritance.inherit
     if inherits:
-        assert inheritance is not None
-        _check_inheritance(evaluate, strategy, scheduler, inheritance)
-    if not isinstance(executor, Executor):
-        workers = preflight.check_whole_number("workers", workers, minimum=1)
-        executor = make_executor(executor, workers, trial_timeout, **dict(executor_options or {}))
+        preflight.check_grows(evaluate)
     preflight.check_sendable(evaluate, executor.name)
     serial_only = isinstance(evaluate, StatefulEvaluator) and evaluate.serial_only
     if serial_only and executor.name != "serial":
@@ -130,96 +203,83 @@ def search(
             "this evaluator learns from every evaluation in turn (weight sharing): it needs one "
             "worker, the serial executor and no trial timeout"
         )
-    opened = Store(store) if isinstance(store, str | Path) else store
-    try:  # an opened store is closed even when the experiment cannot be created
-        stateful = evaluate if isinstance(evaluate, StatefulEvaluator) else None
-        loop = SearchLoop(strategy, objective, budget, opened, on_trial, max_repeats, stateful)
-        loop.scheduler = scheduler
-        loop.full_epochs = evaluate.epochs if isinstance(evaluate, FidelityEvaluator) else None
-        loop.epoch_budget = epoch_budget
-        loop.time_budget = time_budget
-        if inherits:
-            assert inheritance is not None
-            # a serial search grows from its last step; each further worker keeps an episode open
-            loop.parents = Parents(space, inheritance.step_epochs, 2 * executor.workers)
-        if opened is not None and resume and name in {e.name for e in opened.experiments()}:
-            loop.experiment = opened.experiment(name)
-            loop.restore(space, seed)
-            if loop.experiment.config.get("budget") != budget:  # extended (or cut) on resume
-                settings = dict(config or {}).get("settings")
-                changed = {"budget": budget, **({"settings": settings} if settings else {})}
-                loop.experiment = opened.update_config(
-                    loop.experiment, {**loop.experiment.config, **changed}
-                )
-        elif opened is not None:
-            experiment_config = {
-                "space": space.name,
-                "strategy": strategy.name,
-                **({"scheduler": scheduler.name} if scheduler is not None else {}),
-                "metric": objective.metric,
-                "direction": objective.direction,
-                "constraints": [str(constraint) for constraint in objective.constraints],
-                "budget": budget,
-                "strategy_options": dict(strategy_options or {}),
-                **dict(config or {}),
-            }
-            experiment_name = name or opened.unique_name(f"{strategy.name}-{space.name}-seed{seed}")
-            loop.experiment = opened.create_experiment(experiment_name, experiment_config, seed)
-        executor.start(evaluate, objective)
-        if on_start is not None:
-            on_start(loop.experiment.name if loop.experiment is not None else None)
-        try:
+    if resume and (store is None or settings.name is None):
+        raise UserError("resuming needs the store and the name of the experiment")
+    executor.start(evaluate, objective)
+    try:
+        opened = Store(store) if isinstance(store, str | Path) else store
+        try:  # an opened store is closed even when the experiment cannot be created
+            experiment, resumed = _experiment(
+                opened, strategy, space, objective, settings, scheduler, context, resume
+            )
+            loop = SearchLoop(
+                strategy,
+                objective,
+                settings,
+                opened,
+                experiment,
+                created=not resumed,
+                on_trial=on_trial,
+                evaluator=evaluate if isinstance(evaluate, StatefulEvaluator) else None,
+                scheduler=scheduler,
+                full_epochs=evaluate.epochs if isinstance(evaluate, FidelityEvaluator) else None,
+                # a serial search grows from its last step; each further worker keeps an
+                # episode open
+                parents=Parents(space, inheritance.step_epochs, 2 * executor.workers)
+                if inherits and inheritance is not None
+                else None,
+            )
+            if resumed:
+                loop.restore(space, settings.seed)
+            if on_start is not None:
+                on_start(None if experiment is None else experiment.name)
             return loop.run(executor)
         finally:
-            executor.close()
+            if opened is not None and opened is not store:
+                opened.close()
     finally:
-        if opened is not None and opened is not store:
-            opened.close()
+        executor.close()
 
 
-def _check_budgets(
-    evaluate: Evaluator,
-    scheduler: Scheduler | None,
-    time_budget: float | None,
-    epoch_budget: int | None,
-) -> None:
-    """One-line errors for the time and epoch budgets and a scheduler that cannot work, before
-    anything is stored (``preflight`` checks the budget of architectures)."""
-    if time_budget is not None and time_budget <= 0:
-        raise UserError(f"the time budget must be positive (minutes), got {time_budget:g}")
-    if epoch_budget is not None and epoch_budget < 1:
-        raise UserError(f"the epoch budget must be at least 1 epoch, got {epoch_budget}")
-    trains_by_epochs = isinstance(evaluate, FidelityEvaluator)
-    if (scheduler is not None or epoch_budget is not None) and not trains_by_epochs:
-        what = f"scheduler {scheduler.name}" if scheduler is not None else "an epoch budget"
-        raise UserError(
-            f"{what} needs an evaluator that trains by epochs (full training of a task), "
-            f"not {type(evaluate).__name__}"
-        )
-    if scheduler is not None and scheduler.epochs != evaluate.epochs:  # type: ignore[union-attr]
-        raise UserError(
-            f"the scheduler's rungs end at {scheduler.epochs} epochs, but candidates train for "
-            f"{evaluate.epochs}"  # type: ignore[union-attr]
-        )
-
-
-def _check_inheritance(
-    evaluate: Evaluator,
+def _experiment(
+    opened: Store | None,
     strategy: Strategy,
+    space: SearchSpace,
+    objective: Objective,
+    settings: SearchSettings,
     scheduler: Scheduler | None,
-    inheritance: InheritanceSettings,
-) -> None:
-    """One-line errors for a search that cannot inherit weights, before anything is stored."""
-    progressive = strategy.episodes is not None and strategy.episodes.progressive
-    if not isinstance(evaluate, GrowingEvaluator):
+    context: Mapping[str, Any] | None,
+    resume: bool,
+) -> tuple[Experiment | None, bool]:
+    """The stored experiment to continue (its budget updated), or a new one, or None; and
+    whether it continues."""
+    if opened is None:
+        return None, False
+    name = settings.name
+    existing = {experiment.name for experiment in opened.experiments()}
+    if name in existing and not resume:  # said now, not when its first trial is stored
         raise UserError(
-            "inherit needs an evaluator that trains by epochs from a parent's weights (the full "
-            f"training of a task), not {type(evaluate).__name__}"
+            f"experiment {name!r} already exists in {opened.path}; choose another --name"
         )
-    inheritance.check(evaluate.epochs, progressive, "none" if scheduler is None else scheduler.name)
-    why_not = evaluate.inherits()
-    if why_not is not None:
-        raise UserError(f"inherit: {why_not}; search it with inherit = false")
+    if resume and name in existing:
+        stored = opened.experiment(name)
+        if stored.config.get("budget") != settings.budget:  # extended (or cut) on resume
+            kept = dict(context or {}).get("settings")
+            changed = {"budget": settings.budget, **({"settings": kept} if kept else {})}
+            stored = opened.update_config(stored, {**stored.config, **changed})
+        return stored, True
+    config = {
+        "space": space.name,
+        "strategy": strategy.name,
+        **({"scheduler": scheduler.name} if scheduler is not None else {}),
+        "metric": objective.metric,
+        "direction": objective.direction,
+        "constraints": [str(constraint) for constraint in objective.constraints],
+        "budget": settings.budget,
+        **dict(context or {}),
+    }
+    name = name or opened.unique_name(f"{strategy.name}-{space.name}-seed{settings.seed}")
+    return opened.create_experiment(name, config, settings.seed), False
 
 
-__all__ = ["Evaluator", "ProgressCallback", "SearchResult", "evaluate_trial", "search"]
+__all__ = ["Evaluator", "ProgressCallback", "SearchResult", "evaluate_trial", "search", "start"]

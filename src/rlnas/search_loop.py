@@ -20,6 +20,7 @@ from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from rlnas.config import SearchSettings
 from rlnas.errors import StoreError, UserError
 from rlnas.evaluator import Job, Lineage, StatefulEvaluator
 from rlnas.execution import Executor
@@ -91,17 +92,28 @@ class InFlight:
 
 @dataclass
 class SearchLoop:
-    """The state of one search between trials: what a checkpoint saves and a resume restores."""
+    """The state of one search between trials: what a checkpoint saves and a resume restores.
+
+    Everything it is built from is given to the constructor; the rest is the search's state.
+    """
 
     strategy: Strategy
     objective: Objective
-    budget: int
+    settings: SearchSettings
+    """The budgets (of architectures, minutes, epochs) and the stop on repeats."""
     store: Store | None
-    on_trial: ProgressCallback | None
-    max_repeats: int
-    evaluator: StatefulEvaluator | None
+    experiment: Experiment | None
+    """Where the trials go (None: no store)."""
+    created: bool = False
+    """The experiment was created for this run: a mistake before its first trial removes it."""
+    on_trial: ProgressCallback | None = None
+    evaluator: StatefulEvaluator | None = None
     """An evaluator whose state is part of the search's (weight sharing), or None."""
-    experiment: Experiment | None = None
+    scheduler: Scheduler | None = None
+    full_epochs: int | None = None
+    """The epochs of a full evaluation, for an evaluator that trains by epochs."""
+    parents: Parents | None = None
+    """The trained weights progressive steps grow from, in a search that inherits them."""
     trials: list[Trial] = field(default_factory=list)
     cache: dict[str, Trial] = field(default_factory=dict)
     in_flight: dict[str, InFlight] = field(default_factory=dict)
@@ -110,15 +122,24 @@ class SearchLoop:
     rejected_in_a_row: int = 0
     """Trials in a row rejected before training (they use no budget, so they need a stop)."""
     stopped_early: str | None = None
-    scheduler: Scheduler | None = None
-    full_epochs: int | None = None
-    """The epochs of a full evaluation, for an evaluator that trains by epochs."""
     epochs_used: int = 0
-    epoch_budget: int | None = None
-    time_budget: float | None = None
     deadline: float | None = None
-    parents: Parents | None = None
-    """The trained weights progressive steps grow from, in a search that inherits them."""
+
+    @property
+    def budget(self) -> int:
+        return self.settings.budget
+
+    @property
+    def max_repeats(self) -> int:
+        return self.settings.max_repeats
+
+    @property
+    def epoch_budget(self) -> int | None:
+        return self.settings.epoch_budget
+
+    @property
+    def time_budget(self) -> float | None:
+        return self.settings.time_budget
 
     def run(self, executor: Executor) -> SearchResult:
         if self.time_budget is not None:
@@ -138,10 +159,13 @@ class SearchLoop:
                     break
                 for trial in executor.wait():
                     self._finish(trial, executor)
-        except BaseException:
+        except BaseException as error:
             if self.store is not None and self.experiment is not None:
                 with suppress(StoreError):  # a full disk may refuse this too; resume still works
-                    self.store.set_status(self.experiment, "interrupted")
+                    if isinstance(error, UserError) and self.created and not self.trials:
+                        self.store.delete_new_experiment(self.experiment)  # nothing to resume
+                    else:
+                        self.store.set_status(self.experiment, "interrupted")
             raise
         if paused:
             self.stopped_early = (
@@ -151,10 +175,11 @@ class SearchLoop:
             self.stopped_early = f"the epoch budget of {self.epoch_budget} epochs is spent"
         if self.stopped_early is not None:
             log.warning("stopping after %d trials: %s", len(self.trials), self.stopped_early)
-        if self.store is not None and self.experiment is not None:
+        experiment = self.experiment
+        if self.store is not None and experiment is not None:
             if paused:  # what is in flight now is abandoned: the checkpoint starts it again
-                self.store.save_checkpoint(self.experiment, len(self.trials), self.checkpoint())
-            self.store.set_status(self.experiment, "interrupted" if paused else "complete")
+                self.store.save_checkpoint(experiment, len(self.trials), self.checkpoint())
+            self.store.set_status(experiment, "interrupted" if paused else "complete")
         name = self.experiment.name if self.experiment else None
         best = best_trial(self.trials)
         return SearchResult(tuple(self.trials), best, name, self.stopped_early)
@@ -270,9 +295,10 @@ class SearchLoop:
                 self.parents.keep(trial.architecture, weights)
             best = best_trial(self.trials)  # its weights stay for train-final --from-inherited
             kept = {*self.parents.keys(), *([best.architecture.key] if best else [])}
-        if self.store is not None and self.experiment is not None:
+        experiment = self.experiment
+        if self.store is not None and experiment is not None:
             self.store.record_trial(
-                self.experiment,
+                experiment,
                 trial,
                 checkpoint=self.checkpoint(),
                 diagnostics=self.strategy.diagnostics(),

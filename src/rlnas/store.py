@@ -261,6 +261,18 @@ class Store:
             )
         return self.experiment(experiment.name)
 
+    def delete_new_experiment(self, experiment: Experiment) -> None:
+        """Remove an experiment that stored nothing yet (its search stopped on a user's mistake
+        before its first trial), so that the mistake leaves no experiment behind."""
+        with self._transaction() as db:
+            stored = db.execute(
+                "SELECT COUNT(*) FROM trials WHERE experiment_id = ?", (experiment.id,)
+            ).fetchone()[0]
+            if stored == 0:
+                db.execute("DELETE FROM checkpoints WHERE experiment_id = ?", (experiment.id,))
+                db.execute("DELETE FROM weights WHERE experiment_id = ?", (experiment.id,))
+                db.execute("DELETE FROM experiments WHERE id = ?", (experiment.id,))
+
     def set_status(self, experiment: Experiment, status: str) -> None:
         with self._transaction() as db:
             db.execute(

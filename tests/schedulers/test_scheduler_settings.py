@@ -51,7 +51,7 @@ def run_cli(argv: list[str], monkeypatch, capsys) -> tuple[int, str, str]:
             ["--task", "digits", "--scheduler", "hyperband", "--epochs", "3", "--min-epochs", "4"],
             "min_epochs (4) exceeds the epochs per candidate (3)",
         ),
-        (["--task", "digits", "--scheduler", "fastest"], "'scheduler': Input should be"),
+        (["--task", "digits", "--scheduler", "fastest"], "'scheduler': no scheduler 'fastest'"),
         (["--benchmark", "nbg:cora", "--scheduler", "asha"], "it needs a task"),
         (
             ["--task", "digits", "--scheduler", "asha", "--estimator", "supernet"],

@@ -16,6 +16,10 @@ from pydantic import Field, model_validator
 
 from rlnas.settings import Settings
 
+EPOCHS = 10
+"""The epochs a candidate trains by default: the one default of ``epochs`` (the settings'
+field and ``TrainingEvaluator`` both read it)."""
+
 if TYPE_CHECKING:  # torch loads when a recipe trains, not when the settings are read
     import torch
     from torch import nn

@@ -44,7 +44,7 @@ from rlnas.estimators.measuring import (
     seeded_torch,
     training_loss,
 )
-from rlnas.estimators.recipe import TrainingRecipe
+from rlnas.estimators.recipe import EPOCHS, TrainingRecipe
 from rlnas.estimators.stepping import GradientStep, epoch_batches, forward_batches
 from rlnas.evaluator import JobState, Lineage, Progress
 from rlnas.rewards import BEFORE_TRAINING, Constraint
@@ -101,7 +101,7 @@ class TrainingEvaluator:
         self,
         task: Task,
         space: SpaceLike = "chain-cnn",
-        epochs: int = 10,
+        epochs: int = EPOCHS,
         data_fraction: float = 1.0,
         recipe: TrainingRecipe | None = None,
         seed: int = 0,

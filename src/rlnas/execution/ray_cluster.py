@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import socket
 import sys
 import tempfile
 import time
@@ -88,7 +89,13 @@ class RayExecutor(Executor):
         self.ray = ray
         self.started_ray = not ray.is_initialized()
         if self.started_ray and self.address is not None:
-            ray.init(address=self.address, log_to_driver=False)
+            check_reachable(self.address)
+            try:
+                ray.init(address=self.address, log_to_driver=False)
+            except (ConnectionError, RuntimeError) as error:
+                raise UserError(
+                    f"cannot join the Ray cluster at {self.address}: {_cause(error)}"
+                ) from None
         elif self.started_ray:
             cpus = self.actor_options()["num_cpus"]
             start_local_ray(self.workers, self.temp_dir, cpus_per_worker=cpus)
@@ -187,6 +194,21 @@ class RayExecutor(Executor):
 def _cause(error: Exception) -> str:
     """The last line of a Ray error, which names what went wrong (the rest is a traceback)."""
     return str(error).strip().splitlines()[-1]
+
+
+def check_reachable(address: str, timeout_s: float = 5.0) -> None:
+    """A one-line error now for a ``HOST:PORT`` where nothing answers, which ``ray.init`` would
+    wait on for minutes; ``auto`` and other forms are left to Ray."""
+    host, colon, port = address.removeprefix("ray://").rpartition(":")
+    if not colon or not port.isdigit() or not host:
+        return
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s).close()
+    except OSError as error:
+        raise UserError(
+            f"cannot reach the Ray cluster at {address} ({error.strerror or error}); start it "
+            "(ray start --head) or check --address"
+        ) from None
 
 
 def start_local_ray(

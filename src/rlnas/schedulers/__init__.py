@@ -9,9 +9,7 @@ them with any strategy, executor and ``FidelityEvaluator`` (``rlnas.evaluator``)
 
 from __future__ import annotations
 
-from typing import Literal
-
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from rlnas.errors import UnknownName, UserError
 from rlnas.schedulers.base import (
@@ -30,7 +28,8 @@ SCHEDULERS: dict[str, type[Scheduler]] = {
     "hyperband": Hyperband,
     "median": MedianStopping,
 }
-"""Name -> scheduler class; adding a scheduler is one file and one line here."""
+"""Name -> scheduler class: the one table the settings, the command line and the docs read.
+Adding a scheduler is one file and one line here."""
 
 
 class SchedulerSettings(Settings):
@@ -40,8 +39,8 @@ class SchedulerSettings(Settings):
     Tune's ASHA; with 9 epochs they give rungs at 1, 3 and 9 epochs.
     """
 
-    scheduler: Literal["none", "asha", "hyperband", "median"] = Field(
-        "none", description="Stop weak candidates early: none, asha, hyperband or median."
+    scheduler: str = Field(
+        "none", description=f"Stop weak candidates early: none, {', '.join(SCHEDULERS)}."
     )
     min_epochs: int = Field(1, ge=1, description="Scheduler: epochs of the first rung.")
     eta: float = Field(
@@ -53,8 +52,16 @@ class SchedulerSettings(Settings):
         "the last rung) or quantile (its rank mapped onto the last rung).",
     )
 
+    @field_validator("scheduler")
+    @classmethod
+    def _a_registered_scheduler(cls, name: str) -> str:
+        if name != "none" and name not in SCHEDULERS:
+            raise ValueError(f"no scheduler {name!r}; choose one of none, {', '.join(SCHEDULERS)}")
+        return name
+
     def check(self, epochs: int) -> None:
-        """Raise a one-line error unless the rungs fit ``epochs`` of training."""
+        """The one check between these settings and the epochs of a candidate: the first rung
+        must come before the last."""
         if self.scheduler != "none" and self.min_epochs > epochs:
             raise UserError(
                 f"min_epochs ({self.min_epochs}) exceeds the epochs per candidate ({epochs}); "
@@ -62,11 +69,10 @@ class SchedulerSettings(Settings):
             )
 
     def make(self, epochs: int) -> Scheduler | None:
-        """The scheduler for candidates of ``epochs`` epochs, or None."""
+        """The scheduler for candidates of ``epochs`` epochs (checked already), or None."""
         if self.scheduler == "none":
             return None
-        self.check(epochs)
-        return make_scheduler(self.scheduler, epochs, self.min_epochs, self.eta, self.pruned_reward)
+        return SCHEDULERS[self.scheduler](epochs, self.min_epochs, self.eta, self.pruned_reward)
 
 
 def make_scheduler(
@@ -76,14 +82,17 @@ def make_scheduler(
     eta: float = 3.0,
     pruned_reward: PrunedReward = "shift",
 ) -> Scheduler:
-    """The scheduler ``name`` for candidates trained up to ``epochs``."""
-    if name not in SCHEDULERS:
-        raise UnknownName(f"unknown scheduler {name!r}; choose one of {', '.join(SCHEDULERS)}")
-    if eta <= 1:
-        raise UserError(f"eta must be above 1 (each rung keeps 1/eta of the candidates), got {eta}")
-    if not 1 <= min_epochs <= epochs:
-        raise UserError(f"min_epochs must be between 1 and the epochs ({epochs}), got {min_epochs}")
-    return SCHEDULERS[name](epochs, min_epochs, eta, pruned_reward)
+    """The scheduler ``name`` for candidates trained up to ``epochs`` (from Python: its
+    arguments are checked as the settings of a search are)."""
+    if name == "none":
+        raise UnknownName(f"no scheduler 'none'; choose one of {', '.join(SCHEDULERS)}")
+    settings = SchedulerSettings(
+        scheduler=name, min_epochs=min_epochs, eta=eta, pruned_reward=pruned_reward
+    )
+    settings.check(epochs)
+    scheduler = settings.make(epochs)
+    assert scheduler is not None
+    return scheduler
 
 
 __all__ = [
