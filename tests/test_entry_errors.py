@@ -177,3 +177,40 @@ def test_an_estimator_added_by_one_table_line_runs_a_search(tmp_path, monkeypatc
         assert store.experiment("counted").config["estimator"] == "counting"
     with pytest.raises(UserError, match="stops training early"):  # it declares no epochs
         rlnas.SearchConfig(task="digits", estimator="counting", scheduler="asha")
+
+
+def test_a_benchmark_family_added_by_one_table_line_is_searched(tmp_path, monkeypatch) -> None:
+    """A prefix entry (as ``nbg:`` is, and ``table:`` will be) names a family of benchmarks."""
+    from rlnas.estimators.tabular import BENCHMARKS, BenchmarkFamily, TabularBenchmark
+
+    def load(size: str) -> TabularBenchmark:
+        space = SearchSpace([Choice("width", list(range(int(size))))])
+        table = {space.architecture({"width": w}).key: {"validation": w} for w in range(int(size))}
+        return TabularBenchmark(f"toy:{size}", space, table)
+
+    monkeypatch.setitem(BENCHMARKS, "toy", BenchmarkFamily("a toy table, toy:<size>", load))
+    config = rlnas.SearchConfig(benchmark="toy:4", budget=4, store=tmp_path / "runs.db")
+    result = rlnas.run(config)
+    assert result.best is not None and result.best.metrics["validation"] == 3
+    with pytest.raises(UserError, match="benchmarks are named nbg:, toy:"):
+        rlnas.run(rlnas.SearchConfig(benchmark="toys:4", store=None))
+
+
+def test_a_search_config_takes_the_objects_and_records_their_import_paths(
+    tmp_path, monkeypatch
+) -> None:
+    monkeypatch.syspath_prepend(str(EXAMPLES))
+    from rlnas_examples import models, scoring
+
+    config = rlnas.SearchConfig(
+        space=scoring.SPACE, evaluator=scoring.evaluate, metric="score", budget=3, store=None
+    )
+    assert (config.space, config.evaluator) == (
+        "rlnas_examples.scoring:SPACE",
+        "rlnas_examples.scoring:evaluate",
+    )
+    assert rlnas.run(config).best is not None
+    family = rlnas.SearchConfig(task="digits", space=models.TinyConvNet, store=None)
+    assert family.space == "rlnas_examples.models:TinyConvNet"
+    with pytest.raises(UserError, match="cannot be imported again by path"):
+        rlnas.SearchConfig(space=scoring.SPACE, evaluator=lambda a: {}, metric="score")

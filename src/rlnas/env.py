@@ -26,7 +26,7 @@ import gymnasium
 import numpy as np
 from gymnasium import spaces
 
-from rlnas.estimators.tabular import BENCHMARK_NAMES
+from rlnas.estimators.tabular import is_benchmark
 from rlnas.evaluator import Evaluator
 from rlnas.rewards import Objective
 from rlnas.space import Architecture, SearchSpace
@@ -160,7 +160,7 @@ def make(name: str, **settings: Any) -> ArchitectureEnv:
     from rlnas.estimators.recipe import TrainingRecipe
     from rlnas.problems import ProblemSettings, load_problem
 
-    searched = {"benchmark": name} if name in BENCHMARK_NAMES else {"task": name}
+    searched = {"benchmark": name} if is_benchmark(name) else {"task": name}
     config = SearchConfig(**{"epochs": 1, **settings, **searched})
     problem = load_problem(
         ProblemSettings.of(config),

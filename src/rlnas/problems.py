@@ -9,16 +9,19 @@ start here, so a name means the same thing everywhere.
 
 from __future__ import annotations
 
+import sys
+import types
 from collections.abc import Mapping
+from contextlib import suppress
 from dataclasses import dataclass, replace
 from typing import Any, Literal, Self
 
-from pydantic import Field
+from pydantic import Field, ValidationInfo, field_validator
 
 from rlnas.devices import DeviceSettings
 from rlnas.errors import UserError
 from rlnas.estimators.recipe import EPOCHS, TrainingRecipe
-from rlnas.estimators.tabular import load_benchmark
+from rlnas.estimators.tabular import BENCHMARKS, load_benchmark
 from rlnas.evaluator import Evaluator, EvaluatorError
 from rlnas.importing import import_object
 from rlnas.rewards import Constraint, Objective
@@ -33,7 +36,9 @@ class ProblemSettings(Settings):
     """What is searched: a benchmark's table, or a task's model space and how each is trained."""
 
     benchmark: str | None = Field(
-        None, description="Tabular benchmark, e.g. nbg:cora (the default without a task)."
+        None,
+        description="Tabular benchmark (the default without a task: "
+        f"{DEFAULT_BENCHMARK}): " + "; ".join(family.help for family in BENCHMARKS.values()),
     )
     task: str | None = Field(
         None,
@@ -83,6 +88,15 @@ class ProblemSettings(Settings):
             return self.space or "your evaluator's space"
         return self.task or self.benchmark or DEFAULT_BENCHMARK
 
+    @field_validator("space", "evaluator", mode="before")
+    @classmethod
+    def _code_by_import_path(cls, value: Any, info: ValidationInfo) -> Any:
+        """A model family, a SearchSpace or an evaluator given as the object itself is recorded
+        by its import path, so that the search resumes and ``train-final`` finds it again."""
+        if value is None or isinstance(value, str):
+            return value
+        return import_path_of(value, "the evaluator" if info.field_name == "evaluator" else "")
+
     def with_absolute_paths(self) -> Self:
         """These settings with the task's file path made absolute, so that a stored experiment
         finds its data from any folder (``train-final`` and ``resume`` elsewhere)."""
@@ -92,6 +106,38 @@ class ProblemSettings(Settings):
 
     def constraints(self) -> list[Constraint]:
         return [Constraint.parse(text) for text in self.constraint]
+
+
+def import_path_of(code: Any, what: str = "") -> str:
+    """The ``package.module:name`` that imports ``code`` again (a class, a function, or an
+    object kept at the top level of a module, such as a SearchSpace constant); a model family's
+    instance is named by its class (``portable_space``)."""
+    candidates = []
+    if isinstance(code, type | types.FunctionType):
+        candidates.append(f"{code.__module__}:{code.__qualname__}")
+    else:
+        candidates += [  # an object kept at a module's top level, e.g. SPACE = SearchSpace(...)
+            f"{name}:{attribute}"
+            for name, module in list(sys.modules.items())
+            if name != "__main__" and module is not None and not name.startswith(("_", "rlnas."))
+            for attribute, held in list(vars(module).items())
+            if held is code
+        ]
+    for path in candidates:
+        with suppress(UserError):
+            if import_object(path, "code") is code:
+                return path
+    if not isinstance(code, SearchSpace) and not what:  # a model family: by its class
+        from rlnas.space.models import portable_space
+
+        portable = portable_space(code)
+        if isinstance(portable, str):
+            return portable
+    raise UserError(
+        f"{what or 'the space'} {code!r} cannot be imported again by path; define it at the top "
+        "level of a module (not in a function or in __main__), or give its import path as "
+        "package.module:name"
+    )
 
 
 @dataclass(frozen=True)

@@ -87,7 +87,7 @@ def run(
     executor = make_executor(
         execution.executor, execution.workers, execution.trial_timeout, **executor_options
     )
-    context["strategy_options"] = config.strategy_option
+    context["strategy_option"] = config.strategy_option
     context["settings"] = config.stored()
     title = f"{config.strategy} on {config.searched}"
     logs = (config.store or Path("runs.db")).with_suffix(".logs")

@@ -62,7 +62,7 @@ def search(
     *,
     direction: Direction = "maximize",
     name: str | None = None,
-    strategy_options: Mapping[str, Any] | None = None,
+    strategy_option: Mapping[str, Any] | None = None,
     episodes: EpisodeSettings | None = None,
     config: Mapping[str, Any] | None = None,
     on_trial: ProgressCallback | None = None,
@@ -77,6 +77,7 @@ def search(
     time_budget: float | None = None,
     epoch_budget: int | None = None,
     inheritance: InheritanceSettings | None = None,
+    strategy_options: Mapping[str, Any] | None = None,
 ) -> SearchResult:
     """Search ``space`` for the architecture that maximizes (or minimizes) ``metric``.
 
@@ -84,7 +85,9 @@ def search(
     cost constraints).
 
     ``evaluate`` is any callable from an Architecture to a mapping of metric values. ``strategy``
-    is a registered name (see ``rlnas list``), built with ``strategy_options`` and ``episodes``
+    is a registered name (see ``rlnas list``), built with ``strategy_option`` (its keywords, the
+    setting of that name in a SearchConfig; ``strategy_options``, its former name, is still
+    taken) and ``episodes``
     (one-shot or progressive), or a Strategy instance. With a ``store`` (a SQLite
     path or an open Store) every trial and a strategy checkpoint are saved as they happen under
     the experiment ``name``. ``config`` is extra context saved with the experiment. The search
@@ -120,12 +123,16 @@ def search(
         max_repeats=max_repeats,
         name=name,
     )
+    if strategy_options is not None:
+        if strategy_option is not None:
+            raise UserError("give strategy_option only (strategy_options is its former name)")
+        strategy_option = strategy_options
     objective = preflight.check_objective(metric, direction)
     preflight.check_space(space, settings.seed)
     preflight.check_store(store)
     if isinstance(strategy, str):
         built = make_strategy(
-            strategy, space, seed=settings.seed, options=strategy_options, episodes=episodes
+            strategy, space, seed=settings.seed, options=strategy_option, episodes=episodes
         )
     elif isinstance(strategy, Strategy):
         built = strategy
@@ -149,7 +156,7 @@ def search(
             execution.trial_timeout,
             **dict(executor_options or {}),
         )
-    experiment = {"strategy_options": dict(strategy_options or {}), **dict(config or {})}
+    experiment = {"strategy_option": dict(strategy_option or {}), **dict(config or {})}
     return start(
         space,
         evaluate,

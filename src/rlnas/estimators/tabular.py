@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -105,12 +105,54 @@ def _nas_bench_graph_table(dataset: str) -> dict[str, dict[str, float]]:
     }
 
 
-BENCHMARK_NAMES = tuple(f"nbg:{dataset}" for dataset in DATASETS)
+def _nas_bench_graph(dataset: str) -> TabularBenchmark:
+    """``nbg:<dataset>``: NAS-Bench-Graph's table of one of its nine datasets."""
+    if dataset not in DATASETS:
+        raise UnknownName(
+            f"unknown benchmark 'nbg:{dataset}'; choose one of "
+            + ", ".join(f"nbg:{name}" for name in DATASETS)
+        )
+    space = nas_bench_graph_space(dataset)
+    return TabularBenchmark(f"nbg:{dataset}", space, _nas_bench_graph_table(dataset))
+
+
+@dataclass(frozen=True)
+class BenchmarkFamily:
+    """An entry of the table: benchmarks named ``PREFIX:REST``, and how one is loaded."""
+
+    help: str
+    load: Callable[[str], TabularBenchmark]
+    """The benchmark named by what follows the prefix (a dataset, a file's path)."""
+    names: tuple[str, ...] = ()
+    """The whole names it offers, where it can list them (``rlnas list``)."""
+
+
+BENCHMARKS: dict[str, BenchmarkFamily] = {
+    "nbg": BenchmarkFamily(
+        "NAS-Bench-Graph (Qin et al., NeurIPS 2022), nbg:<dataset>",
+        _nas_bench_graph,
+        tuple(f"nbg:{dataset}" for dataset in DATASETS),
+    ),
+}
+"""Prefix -> family of tabular benchmarks: the one table that names, the list and the checks
+read. Adding a benchmark is its loader's file and one line here."""
+
+BENCHMARK_NAMES = tuple(name for family in BENCHMARKS.values() for name in family.names)
+
+
+def is_benchmark(name: str) -> bool:
+    """Whether ``name`` is written as a benchmark (a registered ``PREFIX:``), loaded or not."""
+    prefix, colon, _ = name.partition(":")
+    return bool(colon) and prefix in BENCHMARKS
 
 
 def load_benchmark(name: str) -> TabularBenchmark:
-    """A tabular benchmark by name: ``nbg:<dataset>`` for the nine NAS-Bench-Graph datasets."""
-    prefix, _, dataset = name.partition(":")
-    if prefix != "nbg" or dataset not in DATASETS:
-        raise UnknownName(f"unknown benchmark {name!r}; choose one of {', '.join(BENCHMARK_NAMES)}")
-    return TabularBenchmark(name, nas_bench_graph_space(dataset), _nas_bench_graph_table(dataset))
+    """A tabular benchmark by name, ``PREFIX:REST`` with a prefix of ``BENCHMARKS``."""
+    prefix, _, rest = name.partition(":")
+    if not is_benchmark(name):
+        prefixes = ", ".join(f"{prefix}:" for prefix in BENCHMARKS)
+        raise UnknownName(
+            f"unknown benchmark {name!r}; choose one of {', '.join(BENCHMARK_NAMES)} "
+            f"(benchmarks are named {prefixes}...)"
+        )
+    return BENCHMARKS[prefix].load(rest)
