@@ -214,3 +214,20 @@ def test_a_search_config_takes_the_objects_and_records_their_import_paths(
     assert family.space == "rlnas_examples.models:TinyConvNet"
     with pytest.raises(UserError, match="cannot be imported again by path"):
         rlnas.SearchConfig(space=scoring.SPACE, evaluator=lambda a: {}, metric="score")
+
+
+def test_a_python_search_with_the_full_training_resumes_like_a_cli_one(tmp_path) -> None:
+    from rlnas.estimators.training import TrainingEvaluator
+    from rlnas.tasks import load_task
+
+    training = TrainingEvaluator(load_task("digits"), "mlp", epochs=1, data_fraction=0.1)
+    store = tmp_path / "runs.db"
+    first = rlnas.search(
+        training.search_space(), training, "random", budget=2, store=store, name="py"
+    )
+    with rlnas.Store(store) as opened:
+        config = opened.experiment("py").config
+    assert config["task"] == "digits" and config["space"] == "mlp"  # what train-final reads
+    resumed = rlnas.resume(store, "py", budget=3)  # extended, as `rlnas resume --budget 3`
+    assert len(resumed.trials) == 3
+    assert [t.architecture for t in resumed.trials[:2]] == [t.architecture for t in first.trials]

@@ -27,6 +27,7 @@ parent's trained weights and trains it ``step_epochs``, the first step of an epi
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -156,7 +157,17 @@ def search(
             execution.trial_timeout,
             **dict(executor_options or {}),
         )
-    experiment = {"strategy_option": dict(strategy_option or {}), **dict(config or {})}
+    experiment = {
+        "strategy_option": dict(strategy_option or {}),
+        **(_as_a_task_search(evaluate, strategy, strategy_option, episodes, objective) or {}),
+        **dict(config or {}),
+    }
+    if "settings" in experiment:  # resumable as ``rlnas.run`` would: record these too
+        experiment["settings"] = {
+            **experiment["settings"],
+            **settings.model_dump(mode="json", exclude={"name"}),
+            **_scheduling(scheduler, inheritance),
+        }
     return start(
         space,
         evaluate,
@@ -172,6 +183,66 @@ def search(
         on_start=on_start,
         resume=resume,
     )
+
+
+def _as_a_task_search(
+    evaluate: Evaluator,
+    strategy: str | Strategy,
+    options: Mapping[str, Any] | None,
+    episodes: EpisodeSettings | None,
+    objective: Objective,
+) -> dict[str, Any] | None:
+    """What ``rlnas.run`` records of a task search, for the full training of a task
+    (``TrainingEvaluator``) with a strategy by name: so that ``rlnas resume`` and
+    ``train-final`` take it as they take a search from the command line; None otherwise."""
+    training = sys.modules.get("rlnas.estimators.training")  # loaded if it is one
+    if training is None or not isinstance(evaluate, training.TrainingEvaluator):
+        return None
+    if not isinstance(strategy, str):
+        return None  # a Strategy object cannot be made again from settings
+    from rlnas.space.models import space_label
+    from rlnas.tasks import absolute_task_name
+
+    task = evaluate.task
+    target = task.target_name if task.name.startswith("csv:") else None
+    context = {
+        "task": absolute_task_name(task.name),
+        "target": target,
+        "kind": task.kind,
+        "space": space_label(evaluate.space),
+        "epochs": evaluate.epochs,
+        "data_fraction": evaluate.data_fraction,
+        "recipe": evaluate.recipe.model_dump(mode="json"),
+        "estimator": "full",
+    }
+    settings = {
+        **{key: context[key] for key in ("task", "target", "space", "epochs", "data_fraction")},
+        "kind": task.kind,
+        **context["recipe"],
+        **evaluate.devices.model_dump(mode="json"),
+        **(episodes.model_dump(mode="json") if episodes is not None else {}),
+        "strategy": strategy,
+        "strategy_option": dict(options or {}),
+        "metric": objective.metric,
+        "direction": objective.direction,
+        "constraint": [str(constraint) for constraint in objective.constraints],
+    }
+    return {**context, "settings": settings}
+
+
+def _scheduling(
+    scheduler: Scheduler | None, inheritance: InheritanceSettings | None
+) -> dict[str, Any]:
+    """The scheduler's and inheritance's settings, as a SearchConfig holds them."""
+    found: dict[str, Any] = {} if inheritance is None else inheritance.model_dump(mode="json")
+    if scheduler is not None:
+        found.update(
+            scheduler=scheduler.name,
+            min_epochs=scheduler.min_epochs,
+            eta=scheduler.eta,
+            pruned_reward=scheduler.pruned_reward,
+        )
+    return found
 
 
 def start(

@@ -216,7 +216,9 @@ def test_resuming_with_other_settings_is_refused_and_changes_nothing(tmp_path) -
     with pytest.raises(rlnas.UserError, match="strategy 'ppo', not 'random'"):
         resume(store, "random")
     with pytest.raises(rlnas.UserError, match="same seed"):
-        rlnas.search(toy_space(), score, "ppo", 9, seed=1, store=store, name=NAME, resume=True)
+        rlnas.search(
+            toy_space(), score, "ppo", budget=9, seed=1, store=store, name=NAME, resume=True
+        )
     assert stored_outcome(store) == before
 
 
