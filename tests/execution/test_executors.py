@@ -8,6 +8,7 @@ from evaluators import Faulty, score, toy_space
 import rlnas
 from rlnas.errors import UserError
 from rlnas.execution import make_executor
+from rlnas.execution.settings import ExecutionSettings
 from rlnas.rewards import Objective
 
 OBJECTIVE = Objective("accuracy")
@@ -66,15 +67,17 @@ def test_serial_executor_refuses_a_timeout_it_cannot_enforce() -> None:
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [
-        ({"name": "cluster"}, "unknown executor"),
-        ({"name": None, "workers": 0}, "at least 1"),
-        ({"name": None, "trial_timeout": -1}, "positive"),
+        ({"executor": "cluster"}, "no executor 'cluster'"),
+        ({"workers": 0}, "'workers': Input should be greater than or equal to 1"),
+        ({"trial_timeout": -1}, "'trial_timeout': Input should be greater than 0"),
     ],
 )
 def test_bad_executor_settings_are_user_errors(arguments: dict, message: str) -> None:
-    arguments = {"workers": 1, "trial_timeout": None, **arguments}
+    """Checked once, as settings; ``make_executor`` trusts them (an unknown name aside)."""
     with pytest.raises(UserError, match=message):
-        make_executor(arguments.pop("name"), **arguments)
+        ExecutionSettings(**arguments)
+    with pytest.raises(UserError, match="unknown executor"):
+        make_executor("cluster")
 
 
 def test_the_default_is_serial_for_one_worker_and_process_for_more() -> None:

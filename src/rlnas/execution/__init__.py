@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from rlnas.errors import UnknownName, UserError
+from rlnas.errors import UnknownName
 from rlnas.execution.base import Executor
 from rlnas.execution.evaluation import Evaluator, evaluate_trial, failed_trial
 
 EXECUTORS = ("serial", "process", "ray")
+"""The executors by name: the one list that the settings and the command line read."""
 
 
 def make_executor(
@@ -20,12 +21,8 @@ def make_executor(
     """The executor ``name``; None picks serial for one worker without a timeout, else process.
 
     ``options`` go to the Ray executor (``address``, ``temp_dir``, ``gpus_per_trial``,
-    ``cpus_per_trial``).
+    ``cpus_per_trial``). The arguments are checked already, as ``ExecutionSettings``.
     """
-    if workers < 1:
-        raise UserError(f"--workers must be at least 1, got {workers}")
-    if trial_timeout is not None and trial_timeout <= 0:
-        raise UserError(f"--trial-timeout must be positive, got {trial_timeout:g}")
     if name is None:
         name = "serial" if workers == 1 and trial_timeout is None else "process"
     if name == "serial":

@@ -68,8 +68,6 @@ class RayExecutor(Executor):
         cpus_per_trial: float | None = None,
     ) -> None:
         super().__init__(workers, trial_timeout)
-        if gpus_per_trial < 0 or (cpus_per_trial is not None and cpus_per_trial <= 0):
-            raise UserError("gpus per trial must be 0 or more and cpus per trial more than 0")
         self.address = address
         self.temp_dir = temp_dir
         self.gpus_per_trial = gpus_per_trial

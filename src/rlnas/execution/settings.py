@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from rlnas.errors import UserError
+from rlnas.execution import EXECUTORS
 from rlnas.settings import Settings
 
 
@@ -15,8 +15,9 @@ class ExecutionSettings(Settings):
     """How a search spreads its evaluations (see ``rlnas.execution``)."""
 
     workers: int = Field(1, ge=1, description="Architectures evaluated at once.")
-    executor: Literal["serial", "process", "ray"] | None = Field(
-        None, description="serial, process or ray (default: serial for 1 worker, else process)."
+    executor: str | None = Field(
+        None,
+        description=f"{', '.join(EXECUTORS)} (default: serial for 1 worker, else process).",
     )
     address: str | None = Field(
         None, description="Ray cluster to join: auto or HOST:PORT (executor ray only)."
@@ -32,6 +33,13 @@ class ExecutionSettings(Settings):
     cpus_per_trial: float | None = Field(
         None, gt=0, description="CPUs each Ray actor asks for (default 1; executor ray only)."
     )
+
+    @field_validator("executor")
+    @classmethod
+    def _a_known_executor(cls, name: str | None) -> str | None:
+        if name is not None and name not in EXECUTORS:
+            raise ValueError(f"no executor {name!r}; choose one of {', '.join(EXECUTORS)}")
+        return name
 
     def executor_options(self, store: Path | None) -> dict[str, object]:
         """What the ray executor needs: the cluster to join, or where a local Ray keeps files,
