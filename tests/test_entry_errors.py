@@ -45,6 +45,10 @@ TOMLS = {
     "budget-true": ("budget = true\n", "'budget': write a whole number, not true/false"),
     "budget-text": ('budget = "3"\n', "'budget': write a whole number, not text"),
     "nan-step-cost": ("mode = 'progressive'\nstep_cost = nan\n", "'step_cost'"),
+    "inherit-with-shared-weights": (
+        "task = 'digits'\nmode = 'progressive'\ninherit = true\nestimator = 'weight-sharing'\n",
+        "inherit grows a network from its parent's trained weights",
+    ),
 }
 
 CASES = {

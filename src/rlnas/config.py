@@ -96,6 +96,11 @@ class SearchConfig(
                     f"trains by epochs ({', '.join(by_epochs)}), not "
                     f"{self.estimator if trains else 'a table or your evaluator'}"
                 )
+        if self.inherit and (not trains or not estimator.entry.trains_by_epochs):
+            raise UserError(
+                "inherit grows a network from its parent's trained weights: it needs a task "
+                f"trained by an estimator that trains by epochs ({', '.join(by_epochs)})"
+            )
         if estimator.screens and self.progressive:
             raise UserError("the predictor screens whole architectures: one-shot mode only")
         SchedulerSettings.of(self).check(self.epochs)

@@ -142,6 +142,7 @@ def search(
             f"strategy must be a registered name (see `rlnas list`) or an rlnas.Strategy, "
             f"got a {type(strategy).__name__}"
         )
+    preflight.check_trains_by_epochs(evaluate, scheduler, settings.epoch_budget)
     if inheritance is not None and inheritance.inherit:
         progressive = built.episodes is not None and built.episodes.progressive
         if isinstance(evaluate, GrowingEvaluator):  # else ``start`` says it cannot grow
@@ -263,14 +264,13 @@ def start(
 ) -> SearchResult:
     """Run a search of checked settings: the one path of ``rlnas.search`` and ``rlnas.run``.
 
-    What is checked here is about the objects (the evaluator, with the metric, the scheduler,
-    the executor and inheritance): nothing is stored before these checks pass, and an
-    experiment is created with its first stored trial. The executor starts (a Ray cluster is
-    joined) before that too.
+    What is checked here is about the objects both take (the evaluator with the metric, the
+    executor, a space that can grow from inherited weights); nothing is stored before these
+    checks pass and the executor has started (a Ray cluster joined). An experiment that a
+    mistake stops before its first trial (an evaluator returning no metrics) is removed.
     """
     preflight.check_evaluator(evaluate)
     preflight.check_metric(evaluate, objective)
-    preflight.check_trains_by_epochs(evaluate, scheduler, settings.epoch_budget)
     inherits = inheritance is not None and inheritance.inherit
     if inherits:
         preflight.check_grows(evaluate)
