@@ -115,6 +115,8 @@ def _option(name: str, field: FieldInfo) -> Any:
     elif typing.get_origin(kind) is typing.Literal:
         # the settings check the choice, so that a wrong one is the same error from TOML
         kind, metavar = str, "|".join(map(str, typing.get_args(kind)))
+    elif isinstance(field.json_schema_extra, dict) and "choices" in field.json_schema_extra:
+        metavar = "|".join(map(str, field.json_schema_extra["choices"]))  # type: ignore[arg-type]
     default = field.get_default(call_default_factory=True)
     shown: bool | str = False if default in (None, [], {}) else str(default)
     flag = "--" + name.replace("_", "-")

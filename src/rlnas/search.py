@@ -135,7 +135,9 @@ def search(
         built = make_strategy(
             strategy, space, seed=settings.seed, options=strategy_option, episodes=episodes
         )
-    elif isinstance(strategy, Strategy):
+    elif isinstance(strategy, Strategy) or all(
+        callable(getattr(strategy, hook, None)) for hook in ("ask", "tell", "state_dict")
+    ):  # a Strategy, or an object that answers as one
         built = strategy
     else:
         raise UserError(
@@ -158,9 +160,15 @@ def search(
             execution.trial_timeout,
             **dict(executor_options or {}),
         )
+    described = config is not None and "task" in config  # the caller says what is searched
+    recorded = (
+        None
+        if described
+        else _as_a_task_search(evaluate, strategy, strategy_option, episodes, objective)
+    )
     experiment = {
         "strategy_option": dict(strategy_option or {}),
-        **(_as_a_task_search(evaluate, strategy, strategy_option, episodes, objective) or {}),
+        **(recorded or {}),
         **dict(config or {}),
     }
     if "settings" in experiment:  # resumable as ``rlnas.run`` would: record these too

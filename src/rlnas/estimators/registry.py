@@ -72,6 +72,7 @@ class EstimatorSettings(Settings):
         description="How to score a child: "
         + "; ".join(f"{name} ({entry.help})" for name, entry in ESTIMATORS.items())
         + ".",
+        json_schema_extra={"choices": list(ESTIMATORS)},
     )
     top_k: int = Field(
         5, ge=1, description="Predictor: evaluate the best K of every 10 K proposals."

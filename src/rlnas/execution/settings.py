@@ -18,6 +18,7 @@ class ExecutionSettings(Settings):
     executor: str | None = Field(
         None,
         description=f"{', '.join(EXECUTORS)} (default: serial for 1 worker, else process).",
+        json_schema_extra={"choices": list(EXECUTORS)},
     )
     address: str | None = Field(
         None, description="Ray cluster to join: auto or HOST:PORT (executor ray only)."

@@ -40,7 +40,9 @@ class SchedulerSettings(Settings):
     """
 
     scheduler: str = Field(
-        "none", description=f"Stop weak candidates early: none, {', '.join(SCHEDULERS)}."
+        "none",
+        description=f"Stop weak candidates early: none, {', '.join(SCHEDULERS)}.",
+        json_schema_extra={"choices": ["none", *SCHEDULERS]},
     )
     min_epochs: int = Field(1, ge=1, description="Scheduler: epochs of the first rung.")
     eta: float = Field(
