@@ -34,6 +34,8 @@ from rlnas.trial import Status, Trial, best_trial
 log = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[Trial, int, int], None]
+DEATHS_TO_FAIL = 2
+"""A candidate in flight when the search process died this many times is recorded as failed."""
 
 
 @dataclass(frozen=True)
@@ -119,6 +121,8 @@ class SearchLoop:
     deadline: float | None = None
     parents: Parents | None = None
     """The trained weights progressive steps grow from, in a search that inherits them."""
+    deaths: dict[str, int] = field(default_factory=dict)
+    """Keys in flight -> how many times the search process died while they were evaluated."""
 
     def run(self, executor: Executor) -> SearchResult:
         if self.time_budget is not None:
@@ -295,6 +299,9 @@ class SearchLoop:
             state["scheduler"] = self.scheduler.state_dict()
         if self.parents is not None:
             state["parents"] = self.parents.keys()
+        deaths = {key: n for key, n in self.deaths.items() if key in self.in_flight}
+        if deaths:
+            state["deaths"] = deaths
         return state
 
     def restore(self, space: SearchSpace, seed: int) -> None:
@@ -350,8 +357,24 @@ class SearchLoop:
             self.parents.restore(
                 (self.cache[key].architecture, weights) for key, weights in kept if weights
             )
-        self.store.set_status(self.experiment, "running")
+        self.deaths = dict(checkpoint[1].get("deaths", {}))
+        if self.store.claim(self.experiment):  # the last run died: count it against each in flight
+            self._count_deaths()
         log.info("resuming %s after %d trials", self.experiment.name, len(self.trials))
+
+    def _count_deaths(self) -> None:
+        """The process died with these candidates in flight: once, they are evaluated again
+        (the count saved first); twice, each is a failed trial, so that a candidate that kills
+        the process (``os._exit``, a crash in native code) cannot stop the search for good."""
+        assert self.store is not None and self.experiment is not None
+        self.deaths = {key: self.deaths.get(key, 0) + 1 for key in self.in_flight}
+        self.store.save_checkpoint(self.experiment, len(self.trials), self.checkpoint())
+        for key, died in self.deaths.items():
+            if died >= DEATHS_TO_FAIL:
+                architecture = self.in_flight[key].job.architecture
+                log.warning("%s failed: the search died %d times evaluating it", key, died)
+                error = f"the search process died while evaluating it ({died} times)"
+                self._settle(Trial(0, architecture, {}, None, Status.FAILED, error))
 
 
 def stored_trial(space: SearchSpace, stored: StoredTrial) -> Trial:
