@@ -3,8 +3,11 @@ byte for byte as it was; read commands never write, not even into an empty file.
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -451,3 +454,80 @@ def test_telling_an_architecture_of_another_space_names_the_argument() -> None:
     other = theirs.architecture({"y": "a"})
     with pytest.raises(StrategyMisuse, match=r"tell\(architecture, trial\).*'ours'"):
         strategy.tell(other, Trial(0, other, {"score": 1.0}, 1.0))
+
+
+DYING = """
+import os
+import time
+
+from rlnas import Choice, SearchSpace
+
+SPACE = SearchSpace([Choice("x", ["a", "b"])], name="dying")
+
+
+def dies_on_a(architecture):
+    if architecture.choices["x"] == "a":
+        os._exit(1)  # no exception, no cleanup: as a crash in native code
+    return {"score": 1.0}
+
+
+def slow(architecture):
+    time.sleep(1.0)
+    return {"score": 1.0 if architecture.choices["x"] == "b" else 0.5}
+"""
+
+
+def _rlnas(argv: list[str], folder: Path) -> subprocess.Popen:
+    """``rlnas argv`` in its own process, run in ``folder`` (which holds dying.py)."""
+    source = Path(__file__).resolve().parent.parent / "src"
+    environment = {**os.environ, "PYTHONPATH": f"{source}{os.pathsep}{folder}"}
+    command = [sys.executable, "-c", "from rlnas.cli import main; main()", *argv]
+    return subprocess.Popen(command, cwd=folder, env=environment, stderr=subprocess.PIPE)
+
+
+_DYING = ["--space", "dying:SPACE", "--metric", "score", "--store", "runs.db"]
+
+
+def test_a_candidate_that_kills_the_search_twice_is_a_failed_trial(kept, monkeypatch, capsys):
+    Path("dying.py").write_text(DYING)
+    search = ["search", "--evaluator", "dying:dies_on_a", *_DYING, "--budget", "2"]
+    for argv in ([*search, "--name", "dies"], ["resume", "--store", "runs.db", "--name", "dies"]):
+        process = _rlnas(argv, kept.parent)
+        assert process.wait(timeout=120) == 1, process.stderr.read().decode()
+    monkeypatch.syspath_prepend(str(kept.parent))
+    code, _, err = run(["resume", "--store", "runs.db", "--name", "dies"], monkeypatch, capsys)
+    assert code == 0, err
+    with Store(kept, read_only=True) as store:
+        trials = {t.architecture["x"]: t for t in store.trials(store.experiment("dies"))}
+        assert store.experiment("dies").status == "complete"
+    assert trials["a"].status == "failed"
+    assert "the search process died while evaluating it (2 times)" in trials["a"].error
+    assert trials["b"].status == "complete"
+
+
+def test_a_second_run_of_a_running_experiment_is_one_line(kept, monkeypatch, capsys) -> None:
+    Path("dying.py").write_text(DYING)
+    argv = ["search", "--evaluator", "dying:slow", *_DYING, "--budget", "3", "--name", "busy"]
+    first = _rlnas(argv, kept.parent)
+    try:
+        for _ in range(600):  # until the first has created the experiment
+            with Store(kept, read_only=True) as store:
+                if "busy" in {e.name for e in store.experiments()}:
+                    break
+            time.sleep(0.1)
+        monkeypatch.syspath_prepend(str(kept.parent))
+        again = ["resume", "--store", "runs.db", "--name", "busy"]
+        code, out, err = run(again, monkeypatch, capsys)
+        assert first.poll() is None, "the first run ended before the second started"
+        assert code == 2, err
+        lines = err.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error:"), err
+        assert "'busy'" in lines[0] and "already running" in lines[0]
+        assert "Traceback" not in out + err
+        assert first.wait(timeout=120) == 0, first.stderr.read().decode()
+    finally:
+        first.kill()
+    with Store(kept, read_only=True) as store:
+        experiment = store.experiment("busy")
+        assert experiment.status == "complete"
+        assert len(store.trials(experiment)) == 2  # both architectures, none lost or doubled

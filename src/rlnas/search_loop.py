@@ -121,8 +121,9 @@ class SearchLoop:
     deadline: float | None = None
     parents: Parents | None = None
     """The trained weights progressive steps grow from, in a search that inherits them."""
-    deaths: dict[str, int] = field(default_factory=dict)
-    """Keys in flight -> how many times the search process died while they were evaluated."""
+    deadly: dict[str, str] = field(default_factory=dict)
+    """Keys that killed the search process twice -> the error of the failed trial they become
+    when the strategy asks for them again (a resumed serial search replays its asks)."""
 
     def run(self, executor: Executor) -> SearchResult:
         if self.time_budget is not None:
@@ -182,6 +183,8 @@ class SearchLoop:
         )
 
     def _submit(self, executor: Executor, candidate: InFlight) -> None:
+        if self.store is not None and self.experiment is not None:  # noted first: it may kill us
+            self.store.evaluating(self.experiment, list(self.in_flight))
         executor.submit(candidate.job.architecture if candidate.plain else candidate.job)
 
     def _propose(self, executor: Executor) -> bool:
@@ -209,6 +212,10 @@ class SearchLoop:
                 epochs = self.parents.step_epochs if grows else self.full_epochs
                 job = Job(architecture, epochs, lineage=lineage)
             self.in_flight[key] = candidate = InFlight(job)
+            if key in self.deadly:  # it killed the search twice: not evaluated a third time
+                error = self.deadly.pop(key)
+                self._settle(Trial(0, architecture, {}, None, Status.FAILED, error))
+                return True
             self._submit(executor, candidate)
             return True
         self.repeats_in_a_row += 1
@@ -299,9 +306,6 @@ class SearchLoop:
             state["scheduler"] = self.scheduler.state_dict()
         if self.parents is not None:
             state["parents"] = self.parents.keys()
-        deaths = {key: n for key, n in self.deaths.items() if key in self.in_flight}
-        if deaths:
-            state["deaths"] = deaths
         return state
 
     def restore(self, space: SearchSpace, seed: int) -> None:
@@ -330,6 +334,7 @@ class SearchLoop:
         if checkpoint is None:
             if self.trials:
                 raise UserError(f"experiment {self.experiment.name!r} has no checkpoint to resume")
+            self._fail_deadly(self.store.claim(self.experiment))
             return
         try:
             self.strategy.load_state_dict(checkpoint[1]["strategy"])
@@ -357,24 +362,23 @@ class SearchLoop:
             self.parents.restore(
                 (self.cache[key].architecture, weights) for key, weights in kept if weights
             )
-        self.deaths = dict(checkpoint[1].get("deaths", {}))
-        if self.store.claim(self.experiment):  # the last run died: count it against each in flight
-            self._count_deaths()
+        self._fail_deadly(self.store.claim(self.experiment))
         log.info("resuming %s after %d trials", self.experiment.name, len(self.trials))
 
-    def _count_deaths(self) -> None:
-        """The process died with these candidates in flight: once, they are evaluated again
-        (the count saved first); twice, each is a failed trial, so that a candidate that kills
-        the process (``os._exit``, a crash in native code) cannot stop the search for good."""
-        assert self.store is not None and self.experiment is not None
-        self.deaths = {key: self.deaths.get(key, 0) + 1 for key in self.in_flight}
-        self.store.save_checkpoint(self.experiment, len(self.trials), self.checkpoint())
-        for key, died in self.deaths.items():
-            if died >= DEATHS_TO_FAIL:
+    def _fail_deadly(self, died: dict[str, int]) -> None:
+        """What was being evaluated when the last run died (``Store.claim``): evaluated again
+        after one death; after two, a failed trial, so that a candidate that kills the process
+        (``os._exit``, a crash in native code) cannot stop the search for good."""
+        for key, deaths in died.items():
+            if deaths < DEATHS_TO_FAIL or key in self.cache:
+                continue
+            log.warning("%s failed: the search died %d times evaluating it", key, deaths)
+            error = f"the search process died while evaluating it ({deaths} times)"
+            if key in self.in_flight:
                 architecture = self.in_flight[key].job.architecture
-                log.warning("%s failed: the search died %d times evaluating it", key, died)
-                error = f"the search process died while evaluating it ({died} times)"
                 self._settle(Trial(0, architecture, {}, None, Status.FAILED, error))
+            else:  # a serial search asks for it again first: it fails then (``_propose``)
+                self.deadly[key] = error
 
 
 def stored_trial(space: SearchSpace, stored: StoredTrial) -> Trial:

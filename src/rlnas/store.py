@@ -66,7 +66,9 @@ CREATE TABLE IF NOT EXISTS runners (
     experiment_id INTEGER PRIMARY KEY REFERENCES experiments(id),
     host TEXT NOT NULL,
     pid INTEGER NOT NULL,
-    process_start TEXT
+    process_start TEXT,
+    evaluating TEXT,
+    deaths TEXT
 );
 CREATE TABLE IF NOT EXISTS checkpoints (
     experiment_id INTEGER PRIMARY KEY REFERENCES experiments(id),
@@ -231,7 +233,10 @@ class Store:
                     (name, json.dumps(dict(config)), seed, now, now),
                 )
                 (id_,) = db.execute("SELECT id FROM experiments WHERE name = ?", (name,)).fetchone()
-                db.execute("INSERT OR REPLACE INTO runners VALUES (?, ?, ?, ?)", (id_, *_this()))
+                db.execute(
+                    "INSERT OR REPLACE INTO runners VALUES (?, ?, ?, ?, '[]', '{}')",
+                    (id_, *_this()),
+                )
         except sqlite3.IntegrityError:
             raise UserError(
                 f"experiment {name!r} already exists in {self.path}; choose another --name"
@@ -285,9 +290,10 @@ class Store:
             )
             db.execute("DELETE FROM runners WHERE experiment_id = ?", (experiment.id,))
 
-    def claim(self, experiment: Experiment) -> bool:
-        """Mark ``experiment`` as run by this process (a resume); True when the process that ran
-        it last died (it is still marked running, and that process is gone).
+    def claim(self, experiment: Experiment) -> dict[str, int]:
+        """Mark ``experiment`` as run by this process (a resume). Where the process that ran it
+        last died (it is still marked running, and that process is gone): the keys of the
+        architectures it was evaluating -> how many runs died evaluating each; else empty.
 
         A StoreError when another process on this machine runs it now: two runs of one
         experiment would store the same trial numbers.
@@ -297,22 +303,39 @@ class Store:
                 "SELECT status FROM experiments WHERE id = ?", (experiment.id,)
             ).fetchone()
             runner = db.execute(
-                "SELECT host, pid, process_start FROM runners WHERE experiment_id = ?",
+                "SELECT host, pid, process_start, evaluating, deaths FROM runners "
+                "WHERE experiment_id = ?",
                 (experiment.id,),
             ).fetchone()
-            if status == "running" and runner is not None and _running_elsewhere(*runner):
-                raise StoreError(
-                    f"experiment {experiment.name!r} in {self.path} is already running (process "
-                    f"{runner[1]}); wait for it to finish, or stop it, then resume"
-                )
+            died: dict[str, int] = {}
+            if status == "running" and runner is not None:
+                if _running_elsewhere(*runner[:3]):
+                    raise StoreError(
+                        f"experiment {experiment.name!r} in {self.path} is already running "
+                        f"(process {runner[1]}); wait for it to finish, or stop it, then resume"
+                    )
+                where = f"experiment {experiment.name!r}"
+                evaluating = self._json(runner[3], where, "evaluating") or []
+                deaths = self._json(runner[4], where, "deaths") or {}
+                died = {key: deaths.get(key, 0) + 1 for key in evaluating}
             db.execute(
-                "INSERT OR REPLACE INTO runners VALUES (?, ?, ?, ?)", (experiment.id, *_this())
+                "INSERT OR REPLACE INTO runners VALUES (?, ?, ?, ?, '[]', ?)",
+                (experiment.id, *_this(), json.dumps(died)),
             )
             db.execute(
                 "UPDATE experiments SET status = 'running', updated_at = ? WHERE id = ?",
                 (time.time(), experiment.id),
             )
-        return status == "running"
+        return died
+
+    def evaluating(self, experiment: Experiment, keys: Collection[str]) -> None:
+        """Note the architectures this run evaluates now, before it starts them: if the process
+        dies, the next ``claim`` finds them (``SearchLoop`` fails one that killed two runs)."""
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE runners SET evaluating = ? WHERE experiment_id = ?",
+                (json.dumps(list(keys)), experiment.id),
+            )
 
     # --- trials and checkpoints ------------------------------------------------------------------
     def record_trial(
