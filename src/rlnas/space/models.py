@@ -220,9 +220,9 @@ def _check_outputs(
 
     architecture = space.sample(np.random.default_rng(0))
     try:
-        network = module.build(architecture, input_shape, n_outputs)
-        network.eval()
-        with torch.no_grad():
+        with torch.random.fork_rng(devices=[]), torch.no_grad():  # the caller's random state stays
+            network = module.build(architecture, input_shape, n_outputs)
+            network.eval()
             scores = network(torch.zeros((2, *input_shape)))
     except UserError:
         raise
