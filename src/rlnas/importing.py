@@ -10,7 +10,7 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
-from rlnas.errors import UnknownName, UserError
+from rlnas.errors import UnknownName, UserError, one_line
 
 
 def import_object(path: str, what: str) -> Any:
@@ -45,9 +45,3 @@ def call_user_code(path: str, what: str, function: Any, *arguments: Any) -> Any:
         return function(*arguments)
     except Exception as error:  # the user's code may raise anything
         raise UserError(f"{what} {path}: calling it failed ({one_line(error)}); fix it") from None
-
-
-def one_line(error: BaseException) -> str:
-    """An exception as one line: its type and the first line of its message."""
-    text = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__

@@ -28,7 +28,7 @@ from collections.abc import Mapping, Sequence
 from importlib import import_module
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from rlnas.errors import UnknownName, UserError
+from rlnas.errors import UnknownName, UserError, one_line
 from rlnas.space.core import Architecture, SearchSpace
 
 if TYPE_CHECKING:
@@ -125,7 +125,7 @@ def _import_family(name: str) -> Any:
         raise UnknownName(f"model space {name}: {module_name} has no {attribute}") from None
     except Exception as error:  # the user's module ran and failed: a SyntaxError, any raise
         raise UserError(
-            f"model space {name}: importing {module_name} failed ({_one_line(error)}); fix it"
+            f"model space {name}: importing {module_name} failed ({one_line(error)}); fix it"
         ) from None
     if not isinstance(found, type):
         return found
@@ -138,14 +138,8 @@ def _import_family(name: str) -> Any:
         ) from None
     except Exception as error:  # its constructor raised
         raise UserError(
-            f"model space {name}: making the class failed ({_one_line(error)}); fix it"
+            f"model space {name}: making the class failed ({one_line(error)}); fix it"
         ) from None
-
-
-def _one_line(error: BaseException) -> str:
-    """An exception as one line: its type and the first line of its message."""
-    text = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
 
 
 def space_label(space: SpaceLike) -> str:
@@ -195,7 +189,7 @@ def model_space(
         raise
     except Exception as error:  # the user's family raised
         raise UserError(
-            f"model space {space_label(name)}: space(input_shape) failed ({_one_line(error)})"
+            f"model space {space_label(name)}: space(input_shape) failed ({one_line(error)})"
         ) from None
     if not isinstance(found, SearchSpace):
         raise UserError(
@@ -229,7 +223,7 @@ def _check_outputs(
     except Exception as error:  # the user's build or forward raised
         raise UserError(
             f"model space {space_label(name)}: the network of {dict(architecture.choices)} "
-            f"cannot run on a batch of inputs shaped {input_shape} ({_one_line(error)})"
+            f"cannot run on a batch of inputs shaped {input_shape} ({one_line(error)})"
         ) from None
     shape = tuple(getattr(scores, "shape", ()))
     if shape != (2, n_outputs):
