@@ -3,8 +3,11 @@ byte for byte as it was; read commands never write, not even into an empty file.
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -250,3 +253,281 @@ def test_ctrl_c_says_how_to_resume(kept, monkeypatch, capsys) -> None:
     assert "Traceback" not in out + err
     with Store(kept, read_only=True) as store:
         assert store.experiment("cut").status == "interrupted"
+
+
+# --- issue 22, item 5: data files, import paths, the store and the report ---------------------
+
+USER_CODE = {
+    "raises_at_import": "raise RuntimeError('no GPU here')\n",
+    "syntax_error": "def broken(:\n",
+    "families": """
+import torch
+from rlnas import Choice, SearchSpace
+
+
+class RaisesInInit:
+    def __init__(self):
+        raise ValueError("bad default")
+
+
+class SpaceRaises:
+    def space(self, input_shape):
+        raise KeyError("width")
+
+    def build(self, architecture, input_shape, n_outputs):
+        raise AssertionError("never built")
+
+
+class WrongOutputs:
+    def space(self, input_shape):
+        return SearchSpace([Choice("width", [4, 8])])
+
+    def build(self, architecture, input_shape, n_outputs):
+        return torch.nn.Linear(input_shape[0], n_outputs + 1)
+
+
+class Evaluator:
+    def __init__(self):
+        raise OSError("no licence")
+
+
+def space_raises():
+    raise RuntimeError("space unavailable")
+
+
+SPACE = SearchSpace([Choice("x", ["a", "b", "c"])], name="toy")
+""",
+}
+
+_OWN = ["--space", "rlnas_examples.scoring:SPACE", "--metric", "score"]
+_OWN_EVALUATOR = ["search", "--evaluator", "rlnas_examples.scoring:evaluate", "--metric", "score"]
+
+IMPORT_CASES = {
+    "space-module-raises": ([*TASK, "--space", "raises_at_import:Family"], "RuntimeError"),
+    "space-syntax-error": ([*TASK, "--space", "syntax_error:Family"], "SyntaxError"),
+    "space-class-raises-in-init": ([*TASK, "--space", "families:RaisesInInit"], "bad default"),
+    "space-method-raises": ([*TASK, "--space", "families:SpaceRaises"], "KeyError"),
+    "space-colon": ([*TASK, "--space", ":"], "not an import path"),
+    "space-wrong-outputs": ([*TASK, "--space", "families:WrongOutputs"], "not (2, 1)"),
+    "evaluator-module-raises": (
+        ["search", "--evaluator", "raises_at_import:f", *_OWN],
+        "RuntimeError: no GPU here",
+    ),
+    "evaluator-syntax-error": (["search", "--evaluator", "syntax_error:f", *_OWN], "SyntaxError"),
+    "evaluator-class-raises-in-init": (
+        ["search", "--evaluator", "families:Evaluator", *_OWN],
+        "OSError: no licence",
+    ),
+    "evaluator-colon": (["search", "--evaluator", ":", *_OWN], "not an import path"),
+    "evaluator-space-function-raises": (
+        [*_OWN_EVALUATOR, "--space", "families:space_raises"],
+        "space unavailable",
+    ),
+    "evaluator-space-colon": ([*_OWN_EVALUATOR, "--space", ":"], "not an import path"),
+}
+
+
+@pytest.mark.parametrize("case", IMPORT_CASES, ids=list(IMPORT_CASES))
+def test_user_code_that_fails_is_one_line_naming_the_path(case, kept, monkeypatch, capsys):
+    argv, message = IMPORT_CASES[case]
+    for module, text in USER_CODE.items():
+        Path(f"{module}.py").write_text(text)
+    monkeypatch.syspath_prepend(str(kept.parent))
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parent.parent / "examples"))
+    line = _refused(argv, message, kept, monkeypatch, capsys)
+    flag = "--evaluator" if case.startswith("evaluator") and "space" not in case else "--space"
+    assert argv[argv.index(flag) + 1] in line  # the message names the path
+
+
+def _refused(argv, message, kept, monkeypatch, capsys, readable: bool = True) -> str:
+    """Run ``argv`` against the kept store: one error line holding ``message``, exit 2, no
+    traceback, the store unchanged; the error line."""
+    before = kept.read_bytes()
+    if "--store" not in argv:
+        argv = [*argv, "--store", "runs.db"]
+    code, out, err = run(argv, monkeypatch, capsys)
+    assert code == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:"), err
+    assert message in lines[0], lines[0]
+    assert "Traceback" not in out + err
+    assert kept.read_bytes() == before
+    if readable:
+        with Store(kept, read_only=True) as store:
+            assert [e.name for e in store.experiments()] == ["kept"]
+    return lines[0]
+
+
+def _images(folder: Path, size: int = 8) -> Path:
+    """Two classes of six small gray PNGs."""
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for label in ("cats", "dogs"):
+        (folder / label).mkdir(parents=True)
+        for i in range(6):
+            pixels = (rng.random((size, size)) * 255).astype("uint8")
+            Image.fromarray(pixels).save(folder / label / f"{i}.png")
+    return folder
+
+
+def _truncated(folder: Path) -> str:
+    png = _images(folder) / "cats" / "0.png"
+    png.write_bytes(png.read_bytes()[:-40])  # the end of its pixel data is gone
+    return f"folder:{folder}"
+
+
+def _npy(folder: Path, X: np.ndarray | None, y: np.ndarray) -> str:
+    folder.mkdir()
+    if X is None:  # an .npz archive saved under the name X.npy
+        np.savez(folder / "X.npz", X=np.zeros((30, 3)), y=y)
+        (folder / "X.npz").rename(folder / "X.npy")
+    else:
+        np.save(folder / "X.npy", X)
+    np.save(folder / "y.npy", y)
+    return f"npy:{folder}"
+
+
+_CLASSES = np.arange(30) % 3
+DATA_CASES = {
+    "truncated-png": (_truncated, "cannot be read"),
+    "decompression-bomb": (lambda f: f"folder:{_images(f, size=40)}", "too large to decode"),
+    "resize-20000": (lambda f: f"folder:{_images(f)}@20000x20000", "3,052 MiB each"),
+    "resize-100000": (lambda f: f"folder:{_images(f)}@100000x100000", "76,294 MiB each"),
+    "npy-x-is-npz": (lambda f: _npy(f, None, _CLASSES), "NPZ archive"),
+    "zero-features": (lambda f: _npy(f, np.zeros((30, 0)), _CLASSES), "no features"),
+    "values-near-1e300": (
+        lambda f: _npy(f, np.arange(90.0).reshape(30, 3) * 1e299, _CLASSES),
+        "too large to standardize",
+    ),
+    "datetime-target": (
+        lambda f: _npy(f, np.ones((30, 2)), np.arange(30).astype("datetime64[D]")),
+        "dates",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", DATA_CASES, ids=list(DATA_CASES))
+def test_bad_data_files_are_one_line(case, kept, monkeypatch, capsys) -> None:
+    """Each refused before anything is allocated or stored (the 100000x100000 images would need
+    76 GiB each; a data set of 1e300s would standardize to all zeros)."""
+    from PIL import Image
+
+    make, message = DATA_CASES[case]
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 40 * 40 // 3)  # the bomb: 40x40 > twice it
+    task = make(kept.parent / "data")
+    argv = ["search", "--task", task, "--epochs", "1", "--budget", "2", "--space", "mlp"]
+    if task.startswith("folder:"):
+        argv = argv[:-2]
+    _refused(argv, message, kept, monkeypatch, capsys)
+
+
+def test_a_report_into_a_folder_is_one_line(kept, monkeypatch, capsys) -> None:
+    line = _refused(["report", "-o", "folder"], "is a folder", kept, monkeypatch, capsys)
+    assert "-o folder" in line
+
+
+@pytest.mark.parametrize("column", ["metrics", "architecture", "config"])
+@pytest.mark.parametrize("command", ["show", "resume"])
+def test_a_damaged_store_names_what_is_damaged(column, command, kept, monkeypatch, capsys):
+    with sqlite3.connect(kept) as db:
+        if column == "config":
+            db.execute("UPDATE experiments SET config = '{\"budget\": 5,'")
+        else:
+            db.execute(f"UPDATE trials SET {column} = '[broken' WHERE number = 3")
+    db.close()
+    readable = column != "config"
+    line = _refused([command], "is damaged", kept, monkeypatch, capsys, readable)
+    assert str(kept.name) in line and "experiment 'kept'" in line
+    if column != "config":
+        assert "trial 3" in line and column in line
+
+
+def test_telling_an_architecture_of_another_space_names_the_argument() -> None:
+    from rlnas import Choice, SearchSpace, Trial
+    from rlnas.strategies import make_strategy
+    from rlnas.strategies.base import StrategyMisuse
+
+    ours = SearchSpace([Choice("x", ["a", "b"])], name="ours")
+    theirs = SearchSpace([Choice("y", ["a", "b"])], name="theirs")
+    strategy = make_strategy("random", ours, seed=0)
+    other = theirs.architecture({"y": "a"})
+    with pytest.raises(StrategyMisuse, match=r"tell\(architecture, trial\).*'ours'"):
+        strategy.tell(other, Trial(0, other, {"score": 1.0}, 1.0))
+
+
+DYING = """
+import os
+import time
+
+from rlnas import Choice, SearchSpace
+
+SPACE = SearchSpace([Choice("x", ["a", "b"])], name="dying")
+
+
+def dies_on_a(architecture):
+    if architecture.choices["x"] == "a":
+        os._exit(1)  # no exception, no cleanup: as a crash in native code
+    return {"score": 1.0}
+
+
+def slow(architecture):
+    time.sleep(1.0)
+    return {"score": 1.0 if architecture.choices["x"] == "b" else 0.5}
+"""
+
+
+def _rlnas(argv: list[str], folder: Path) -> subprocess.Popen:
+    """``rlnas argv`` in its own process, run in ``folder`` (which holds dying.py)."""
+    source = Path(__file__).resolve().parent.parent / "src"
+    environment = {**os.environ, "PYTHONPATH": f"{source}{os.pathsep}{folder}"}
+    command = [sys.executable, "-c", "from rlnas.cli import main; main()", *argv]
+    return subprocess.Popen(command, cwd=folder, env=environment, stderr=subprocess.PIPE)
+
+
+_DYING = ["--space", "dying:SPACE", "--metric", "score", "--store", "runs.db"]
+
+
+def test_a_candidate_that_kills_the_search_twice_is_a_failed_trial(kept, monkeypatch, capsys):
+    Path("dying.py").write_text(DYING)
+    search = ["search", "--evaluator", "dying:dies_on_a", *_DYING, "--budget", "2"]
+    for argv in ([*search, "--name", "dies"], ["resume", "--store", "runs.db", "--name", "dies"]):
+        process = _rlnas(argv, kept.parent)
+        assert process.wait(timeout=120) == 1, process.stderr.read().decode()
+    monkeypatch.syspath_prepend(str(kept.parent))
+    code, _, err = run(["resume", "--store", "runs.db", "--name", "dies"], monkeypatch, capsys)
+    assert code == 0, err
+    with Store(kept, read_only=True) as store:
+        trials = {t.architecture["x"]: t for t in store.trials(store.experiment("dies"))}
+        assert store.experiment("dies").status == "complete"
+    assert trials["a"].status == "failed"
+    assert "the search process died while evaluating it (2 times)" in trials["a"].error
+    assert trials["b"].status == "complete"
+
+
+def test_a_second_run_of_a_running_experiment_is_one_line(kept, monkeypatch, capsys) -> None:
+    Path("dying.py").write_text(DYING)
+    argv = ["search", "--evaluator", "dying:slow", *_DYING, "--budget", "3", "--name", "busy"]
+    first = _rlnas(argv, kept.parent)
+    try:
+        for _ in range(600):  # until the first has created the experiment
+            with Store(kept, read_only=True) as store:
+                if "busy" in {e.name for e in store.experiments()}:
+                    break
+            time.sleep(0.1)
+        monkeypatch.syspath_prepend(str(kept.parent))
+        again = ["resume", "--store", "runs.db", "--name", "busy"]
+        code, out, err = run(again, monkeypatch, capsys)
+        assert first.poll() is None, "the first run ended before the second started"
+        assert code == 2, err
+        lines = err.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error:"), err
+        assert "'busy'" in lines[0] and "already running" in lines[0]
+        assert "Traceback" not in out + err
+        assert first.wait(timeout=120) == 0, first.stderr.read().decode()
+    finally:
+        first.kill()
+    with Store(kept, read_only=True) as store:
+        experiment = store.experiment("busy")
+        assert experiment.status == "complete"
+        assert len(store.trials(experiment)) == 2  # both architectures, none lost or doubled

@@ -61,8 +61,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-console = Console(stderr=True)
-stdout = Console()
+console = Console(stderr=True, emoji=False)  # user text such as ":family" stays as written
+stdout = Console(emoji=False)
 
 StoreOption = Annotated[Path, typer.Option(help="SQLite experiment store.")]
 NameOption = Annotated[str | None, typer.Option(help="Experiment name (default: the latest).")]
@@ -398,6 +398,10 @@ def report(
     """Write a self-contained HTML report (interactive plots) on stored experiments."""
     from rlnas.report import write_report
 
+    if output.is_dir():
+        raise UserError(
+            f"-o {output} is a folder; give the HTML file to write, e.g. -o report.html"
+        )
     path = write_report(store, output, names=name or ())
     stdout.print(f"report written to {path}", markup=False, highlight=False, soft_wrap=True)
 

@@ -15,3 +15,9 @@ class UnknownName(UserError):
 
 class StoreError(UserError):
     """The experiment store cannot be opened or does not hold what was asked for."""
+
+
+def one_line(error: BaseException) -> str:
+    """An exception raised by the user's code, as one line: its type and its first line."""
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__

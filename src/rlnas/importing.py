@@ -10,7 +10,7 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
-from rlnas.errors import UnknownName
+from rlnas.errors import UnknownName, UserError, one_line
 
 
 def import_object(path: str, what: str) -> Any:
@@ -26,9 +26,22 @@ def import_object(path: str, what: str) -> Any:
             f"{what} {path}: cannot import {module_name} ({error}); make it importable "
             "(install it or add its folder to PYTHONPATH)"
         ) from None
+    except Exception as error:  # the user's module ran and failed: a SyntaxError, any raise
+        raise UserError(
+            f"{what} {path}: importing {module_name} failed ({one_line(error)}); fix the module"
+        ) from None
     for part in attribute.split("."):
         try:
             found = getattr(found, part)
         except AttributeError:
             raise UnknownName(f"{what} {path}: {module_name} has no {attribute}") from None
     return found
+
+
+def call_user_code(path: str, what: str, function: Any, *arguments: Any) -> Any:
+    """``function(*arguments)``, where ``function`` is the user's code named by ``path`` (a class
+    made, a function that returns a space): what it raises becomes one line naming the path."""
+    try:
+        return function(*arguments)
+    except Exception as error:  # the user's code may raise anything
+        raise UserError(f"{what} {path}: calling it failed ({one_line(error)}); fix it") from None

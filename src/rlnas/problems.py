@@ -23,7 +23,7 @@ from rlnas.errors import UserError
 from rlnas.estimators.recipe import EPOCHS, TrainingRecipe
 from rlnas.estimators.tabular import BENCHMARKS, load_benchmark
 from rlnas.evaluator import Evaluator, EvaluatorError
-from rlnas.importing import import_object
+from rlnas.importing import call_user_code, import_object
 from rlnas.rewards import Constraint, Objective
 from rlnas.settings import Settings
 from rlnas.space import SearchSpace
@@ -237,7 +237,7 @@ def _user_problem(settings: ProblemSettings, constraints: list[Constraint]) -> P
         )
     space = import_object(settings.space, "search space")
     if not isinstance(space, SearchSpace) and callable(space):
-        space = space()
+        space = call_user_code(settings.space, "search space", space)
     if not isinstance(space, SearchSpace):
         raise UserError(
             f"search space {settings.space} is a {type(space).__name__}, not an rlnas.SearchSpace "
@@ -245,7 +245,7 @@ def _user_problem(settings: ProblemSettings, constraints: list[Constraint]) -> P
         )
     evaluate = import_object(settings.evaluator, "evaluator")
     if isinstance(evaluate, type):
-        evaluate = evaluate()
+        evaluate = call_user_code(settings.evaluator, "evaluator", evaluate)
     if not callable(evaluate):
         raise EvaluatorError(f"evaluator {settings.evaluator} is not callable")
     objective = Objective(settings.metric, settings.direction or "maximize", constraints)

@@ -35,6 +35,8 @@ from rlnas.trial import Status, Trial, best_trial
 log = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[Trial, int, int], None]
+DEATHS_TO_FAIL = 2
+"""A candidate in flight when the search process died this many times is recorded as failed."""
 
 
 @dataclass(frozen=True)
@@ -124,6 +126,9 @@ class SearchLoop:
     stopped_early: str | None = None
     epochs_used: int = 0
     deadline: float | None = None
+    deadly: dict[str, str] = field(default_factory=dict)
+    """Keys that killed the search process twice -> the error of the failed trial they become
+    when the strategy asks for them again (a resumed serial search replays its asks)."""
 
     @property
     def budget(self) -> int:
@@ -203,6 +208,8 @@ class SearchLoop:
         )
 
     def _submit(self, executor: Executor, candidate: InFlight) -> None:
+        if self.store is not None and self.experiment is not None:  # noted first: it may kill us
+            self.store.evaluating(self.experiment, list(self.in_flight))
         executor.submit(candidate.job.architecture if candidate.plain else candidate.job)
 
     def _propose(self, executor: Executor) -> bool:
@@ -230,6 +237,10 @@ class SearchLoop:
                 epochs = self.parents.step_epochs if grows else self.full_epochs
                 job = Job(architecture, epochs, lineage=lineage)
             self.in_flight[key] = candidate = InFlight(job)
+            if key in self.deadly:  # it killed the search twice: not evaluated a third time
+                error = self.deadly.pop(key)
+                self._settle(Trial(0, architecture, {}, None, Status.FAILED, error))
+                return True
             self._submit(executor, candidate)
             return True
         self.repeats_in_a_row += 1
@@ -349,6 +360,7 @@ class SearchLoop:
         if checkpoint is None:
             if self.trials:
                 raise UserError(f"experiment {self.experiment.name!r} has no checkpoint to resume")
+            self._fail_deadly(self.store.claim(self.experiment))
             return
         try:
             self.strategy.load_state_dict(checkpoint[1]["strategy"])
@@ -376,8 +388,23 @@ class SearchLoop:
             self.parents.restore(
                 (self.cache[key].architecture, weights) for key, weights in kept if weights
             )
-        self.store.set_status(self.experiment, "running")
+        self._fail_deadly(self.store.claim(self.experiment))
         log.info("resuming %s after %d trials", self.experiment.name, len(self.trials))
+
+    def _fail_deadly(self, died: dict[str, int]) -> None:
+        """What was being evaluated when the last run died (``Store.claim``): evaluated again
+        after one death; after two, a failed trial, so that a candidate that kills the process
+        (``os._exit``, a crash in native code) cannot stop the search for good."""
+        for key, deaths in died.items():
+            if deaths < DEATHS_TO_FAIL or key in self.cache:
+                continue
+            log.warning("%s failed: the search died %d times evaluating it", key, deaths)
+            error = f"the search process died while evaluating it ({deaths} times)"
+            if key in self.in_flight:
+                architecture = self.in_flight[key].job.architecture
+                self._settle(Trial(0, architecture, {}, None, Status.FAILED, error))
+            else:  # a serial search asks for it again first: it fails then (``_propose``)
+                self.deadly[key] = error
 
 
 def stored_trial(space: SearchSpace, stored: StoredTrial) -> Trial:

@@ -134,8 +134,9 @@ class TrainingEvaluator:
         """Told (epoch, epochs) after every epoch: a progress bar for a long training."""
 
     def search_space(self) -> SearchSpace:
-        """The SearchSpace of ``space`` for this task's input shape."""
-        return model_space(self.space, self.task.input_shape)
+        """The SearchSpace of ``space`` for this task's input shape (one of its networks run
+        first: it must return one score per output, ``rlnas.space.models.model_space``)."""
+        return model_space(self.space, self.task.input_shape, self.task.n_outputs)
 
     def metric_names(self) -> tuple[str, ...]:
         """What every call reports (``rlnas.evaluator.ReportsMetrics``)."""

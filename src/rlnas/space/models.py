@@ -28,7 +28,7 @@ from collections.abc import Mapping, Sequence
 from importlib import import_module
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from rlnas.errors import UnknownName, UserError
+from rlnas.errors import UnknownName, UserError, one_line
 from rlnas.space.core import Architecture, SearchSpace
 
 if TYPE_CHECKING:
@@ -110,6 +110,8 @@ def _import_family(name: str) -> Any:
             "your own model family as package.module:Name"
         )
     module_name, _, attribute = name.partition(":")
+    if not module_name:
+        raise UnknownName(f"model space {name!r} is not an import path; write package.module:Name")
     try:
         found: Any = import_module(module_name)
         for part in filter(None, attribute.split(".")):
@@ -121,6 +123,10 @@ def _import_family(name: str) -> Any:
         ) from None
     except AttributeError:
         raise UnknownName(f"model space {name}: {module_name} has no {attribute}") from None
+    except Exception as error:  # the user's module ran and failed: a SyntaxError, any raise
+        raise UserError(
+            f"model space {name}: importing {module_name} failed ({one_line(error)}); fix it"
+        ) from None
     if not isinstance(found, type):
         return found
     try:
@@ -129,6 +135,10 @@ def _import_family(name: str) -> Any:
         raise UserError(
             f"model space {name}: the class is made with no arguments ({error}); give defaults "
             "to its constructor, or name a module or an instance"
+        ) from None
+    except Exception as error:  # its constructor raised
+        raise UserError(
+            f"model space {name}: making the class failed ({one_line(error)}); fix it"
         ) from None
 
 
@@ -162,17 +172,66 @@ def default_space_name(input_shape: Sequence[int]) -> str:
     return _DEFAULT_BY_RANK.get(len(input_shape), "mlp")
 
 
-def model_space(name: SpaceLike, input_shape: Sequence[int]) -> SearchSpace:
-    """The SearchSpace ``name`` for inputs of ``input_shape``; refuses a shape it cannot take."""
+def model_space(
+    name: SpaceLike, input_shape: Sequence[int], n_outputs: int | None = None
+) -> SearchSpace:
+    """The SearchSpace ``name`` for inputs of ``input_shape``; refuses a shape it cannot take.
+
+    With ``n_outputs``, one network of the space is built and run on a batch of two examples
+    first: a family whose networks do not return ``(batch, n_outputs)`` is refused here, before
+    a search trains (and stores) scores of the wrong thing.
+    """
     module = model_space_module(name)
     _check_shape(module, input_shape)
-    found = module.space(tuple(input_shape))
+    try:
+        found = module.space(tuple(input_shape))
+    except UserError:
+        raise
+    except Exception as error:  # the user's family raised
+        raise UserError(
+            f"model space {space_label(name)}: space(input_shape) failed ({one_line(error)})"
+        ) from None
     if not isinstance(found, SearchSpace):
         raise UserError(
             f"model space {space_label(name)}: space(input_shape) returned a "
             f"{type(found).__name__}, not an rlnas.SearchSpace"
         )
+    if n_outputs is not None:
+        _check_outputs(module, name, found, tuple(input_shape), n_outputs)
     return found
+
+
+def _check_outputs(
+    module: ModelSpace,
+    name: SpaceLike,
+    space: SearchSpace,
+    input_shape: tuple[int, ...],
+    n_outputs: int,
+) -> None:
+    """One network of ``space`` maps a batch of 2 to scores shaped ``(2, n_outputs)``."""
+    import numpy as np
+    import torch
+
+    architecture = space.sample(np.random.default_rng(0))
+    try:
+        with torch.random.fork_rng(devices=[]), torch.no_grad():  # the caller's random state stays
+            network = module.build(architecture, input_shape, n_outputs)
+            network.eval()
+            scores = network(torch.zeros((2, *input_shape)))
+    except UserError:
+        raise
+    except Exception as error:  # the user's build or forward raised
+        raise UserError(
+            f"model space {space_label(name)}: the network of {dict(architecture.choices)} "
+            f"cannot run on a batch of inputs shaped {input_shape} ({one_line(error)})"
+        ) from None
+    shape = tuple(getattr(scores, "shape", ()))
+    if shape != (2, n_outputs):
+        raise UserError(
+            f"model space {space_label(name)}: a network returns {type(scores).__name__} "
+            f"shaped {shape} for a batch of 2, not (2, {n_outputs}) (batch, n_outputs); "
+            "build(architecture, input_shape, n_outputs) must end in n_outputs scores"
+        )
 
 
 def build_model(

@@ -110,6 +110,12 @@ def _checked_tell(tell: Callable[..., None]) -> Callable[..., None]:
                 "tell(architecture, trial) takes an Architecture that ask() returned, got a "
                 f"{type(architecture).__name__}"
             )
+        if tuple(architecture.choices) != self.space.names:
+            raise StrategyMisuse(
+                "tell(architecture, trial): the architecture's decisions "
+                f"{list(architecture.choices)} are not those of the strategy's space "
+                f"{self.space.name!r} {list(self.space.names)}; tell it what its ask() returned"
+            )
         if not isinstance(trial, Trial):
             raise StrategyMisuse(
                 "tell(architecture, trial) takes an rlnas.Trial (e.g. Trial(0, architecture, "

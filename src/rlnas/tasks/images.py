@@ -10,6 +10,8 @@ channel with the training images' statistics like every image task.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,9 @@ from rlnas.tasks.task import Task, make_mapped_task, make_task
 
 SUFFIXES = (".png", ".jpg", ".jpeg")
 GRAYSCALE_MODES = ("1", "L", "LA", "I", "I;16", "F")
+MAX_IMAGE_BYTES = 256 * 1024**2
+"""The most one image may take in memory once read (float64 pixels, channels x height x width),
+checked before any is read: about 3300x3300 pixels in colour, 5800x5800 in gray."""
 _SIZED = re.compile(r"^(?P<path>.+)@(?P<height>\d+)x(?P<width>\d+)$")
 
 
@@ -56,21 +61,25 @@ def folder_task(path_and_size: str, in_memory_bytes: int = IN_MEMORY_BYTES) -> T
         raise UserError(
             f"folder:{path}: needs at least two subfolders (one per class) of PNG or JPEG images"
         )
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        modes = set()
-        for file in files:
-            with Image.open(file) as image:
-                modes.add(image.mode)
-                if file is files[0]:
-                    first_size = (image.height, image.width)
-    except (OSError, UnidentifiedImageError) as error:
-        raise UserError(f"folder:{path}: an image cannot be read ({error})") from None
+    modes = set()
+    for file in files:
+        with _opened(file) as image:
+            modes.add(image.mode)
+            if file is files[0]:
+                first_size = (image.height, image.width)
+            image.verify()  # a truncated or damaged file fails here, not in the middle of a search
     size = (int(sized["height"]), int(sized["width"])) if sized else first_size
     if min(size) < 1:
         raise UserError(f"folder:{path}: the image size must be at least 1x1, got {size}")
     channels = 1 if modes <= set(GRAYSCALE_MODES) else 3
+    image_bytes = 8 * channels * size[0] * size[1]  # one image as float64, as it is read
+    if image_bytes > MAX_IMAGE_BYTES:
+        raise UserError(
+            f"folder:{path}: images of {size[0]}x{size[1]} pixels need "
+            f"{image_bytes / 1024**2:,.0f} MiB each in memory, over the limit of "
+            f"{MAX_IMAGE_BYTES / 1024**2:,.0f} MiB; resize "
+            f"them smaller with folder:{path}@HxW (e.g. @{min(size[0], 256)}x{min(size[1], 256)})"
+        )
     name = f"folder:{path}@{size[0]}x{size[1]}"
     rows = ImageFileRows(files, size, channels)
     y = np.array(labels)
@@ -83,9 +92,25 @@ def _pixels(file: Path, size: tuple[int, int], channels: int) -> np.ndarray:
     """One image as float64 pixels (channels, height, width), resized to ``size``."""
     from PIL import Image
 
-    with Image.open(file) as image:
-        image = image.convert("L" if channels == 1 else "RGB")
+    with _opened(file) as image:
+        image = image.convert("L" if channels == 1 else "RGB")  # decodes: may find damage
         if (image.height, image.width) != size:
             image = image.resize((size[1], size[0]), Image.Resampling.BILINEAR)
         pixels = np.asarray(image, dtype=np.float64)
     return pixels[None] if channels == 1 else pixels.transpose(2, 0, 1)
+
+
+@contextmanager
+def _opened(file: Path) -> Iterator[Any]:
+    """``file`` opened with Pillow; a damaged, unknown or oversized image is a UserError."""
+    from PIL import Image
+
+    try:
+        with Image.open(file) as image:
+            yield image
+    except Image.DecompressionBombError as error:
+        raise UserError(
+            f"image {file} is too large to decode safely ({error}); shrink it first"
+        ) from None
+    except (OSError, SyntaxError, ValueError) as error:  # Pillow's damaged-file errors
+        raise UserError(f"image {file} cannot be read ({error}); replace or remove it") from None

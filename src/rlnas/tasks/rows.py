@@ -22,6 +22,8 @@ from rlnas.errors import UserError
 
 STATISTICS_CHUNK = 4096
 """Rows read at once while the mean and std are computed: bounds the memory it takes."""
+STATISTICS_BYTES = 256 * 1024**2
+"""And at most this many bytes of rows (float64), however large one row is."""
 
 
 class RowSource(Protocol):
@@ -45,7 +47,14 @@ class NpyRows:
     @property
     def array(self) -> np.ndarray:
         if self._array is None:
-            self._array = np.load(self.path, mmap_mode="r", allow_pickle=False)
+            loaded = np.load(self.path, mmap_mode="r", allow_pickle=False)
+            if not isinstance(loaded, np.ndarray):  # an .npz archive under a .npy name
+                loaded.close()
+                raise UserError(
+                    f"{self.path} is an NPZ archive, not a .npy array; give it as npz:PATH, "
+                    "or save X with numpy.save"
+                )
+            self._array = loaded
         return self._array
 
     def read(self, rows: np.ndarray) -> np.ndarray:
@@ -130,25 +139,33 @@ def feature_statistics(
     """Mean and std of the training rows, per feature for flat rows and per channel (the first
     axis, over all positions) for images and sequences, each shaped like one row.
 
-    Two passes in float64 over ``chunk`` rows at a time (the mean, then the squared deviations
-    from it), so a memory-mapped data set never loads at once. A std of 0 becomes 1.
+    Two passes in float64 over ``chunk`` rows (and at most ``STATISTICS_BYTES``) at a time (the
+    mean, then the squared deviations from it), so a memory-mapped data set never loads at once.
+    A std of 0 becomes 1.
     """
+    row_bytes = 8 * int(np.prod(row_shape))
+    chunk = max(1, min(chunk, STATISTICS_BYTES // max(row_bytes, 1)))
     axes = (0,) if len(row_shape) == 1 else (0, *range(2, len(row_shape) + 1))
     positions = 1 if len(row_shape) == 1 else int(np.prod(row_shape[1:]))
     count = len(train) * positions
     total = 0.0
-    for start in range(0, len(train), chunk):
-        values = read(train[start : start + chunk])
-        if not np.isfinite(values).all():
-            raise UserError(f"task {name}: the features hold NaN or infinite values")
-        total = total + values.sum(axis=axes, keepdims=True)
-    mean = total / count
-    squares = 0.0
-    for start in range(0, len(train), chunk):
-        squares = squares + ((read(train[start : start + chunk]) - mean) ** 2).sum(
-            axis=axes, keepdims=True
+    with np.errstate(over="ignore"):  # an overflow is refused below, by name
+        for start in range(0, len(train), chunk):
+            values = read(train[start : start + chunk])
+            if not np.isfinite(values).all():
+                raise UserError(f"task {name}: the features hold NaN or infinite values")
+            total = total + values.sum(axis=axes, keepdims=True)
+        mean = total / count
+        squares = 0.0
+        for start in range(0, len(train), chunk):
+            deviations = read(train[start : start + chunk]) - mean
+            squares = squares + (deviations**2).sum(axis=axes, keepdims=True)
+        std = np.sqrt(squares / count)
+    if not (np.isfinite(mean).all() and np.isfinite(std).all()):
+        raise UserError(
+            f"task {name}: the features are too large to standardize (their squares overflow "
+            "float64, so every feature would become 0); rescale them, e.g. divide by 1e100"
         )
-    std = np.sqrt(squares / count)
     std = np.where(std > 0, std, 1.0)
     return mean[0], std[0]
 

@@ -230,6 +230,16 @@ def _check_rows(name: str, shape: tuple[int, ...], y: np.ndarray) -> None:
             f"task {name}: {shape[0]} feature rows but the target has shape {y.shape}; "
             "give one target value per row"
         )
+    if 0 in shape[1:]:
+        raise UserError(
+            f"task {name}: the rows hold no features (each row is shaped {shape[1:]}); "
+            "give at least one feature column"
+        )
+    if y.dtype.kind in "Mm":
+        raise UserError(
+            f"task {name}: the target holds dates or durations ({y.dtype}); convert it to "
+            "numbers (a regression target) or to class labels"
+        )
     if shape[0] < 10:
         raise UserError(f"task {name}: {shape[0]} rows are too few to split; give at least 10")
 
