@@ -315,14 +315,18 @@ def list_names(
     from rlnas.tasks import FILE_PREFIXES, TASKS
 
     if strategy is not None:
+        rows = strategy_option_rows(strategy)
+        if not rows:
+            _plain(f"strategy {strategy} has no options")
+            return
         table = Table(title=Text(f"options of strategy {strategy} (--strategy-option NAME=VALUE)"))
         for column in ("option", "type and bounds", "default", "help"):
             table.add_column(column)
-        for row in strategy_option_rows(strategy):
+        for row in rows:
             table.add_row(*map(Text, row))
         stdout.print(table)
         return
-    _plain("strategies: " + ", ".join(STRATEGIES))
+    _plain("strategies: " + ", ".join(STRATEGIES) + " (their options: list --strategy NAME)")
     _plain("benchmarks: " + ", ".join(BENCHMARK_NAMES))
     _plain("tasks: " + ", ".join([*TASKS, *(f"{prefix}:PATH" for prefix in FILE_PREFIXES)]))
     _plain("spaces: " + ", ".join(MODEL_SPACES) + ", or your own as package.module:Name")

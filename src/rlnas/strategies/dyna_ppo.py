@@ -24,6 +24,7 @@ from pydantic import Field
 
 from rlnas.space import Architecture, SearchSpace
 from rlnas.strategies.episodes import Episode
+from rlnas.strategies.options import RefitGrowth
 from rlnas.strategies.planning_model import PlanningModel
 from rlnas.strategies.ppo import PPO, Row
 
@@ -66,9 +67,7 @@ class DynaPPO(PPO):
         novelty_radius: Annotated[
             int, Field(ge=0, le=1000, description="Decisions apart that count as near.")
         ] = 0,
-        refit_growth: Annotated[
-            float, Field(ge=0, le=100, description="Growth of the evaluations that refits.")
-        ] = 0.3,
+        refit_growth: RefitGrowth = 0.3,
         **ppo: Any,
     ) -> None:
         super().__init__(space, seed, **ppo)

@@ -20,6 +20,7 @@ from pydantic import Field
 
 from rlnas.space import Architecture, SearchSpace
 from rlnas.strategies.episodes import Episode
+from rlnas.strategies.options import RefitGrowth
 from rlnas.strategies.planning_model import PlanningModel
 from rlnas.strategies.q_learning import QLearning
 
@@ -51,9 +52,7 @@ class DynaQ(QLearning):
         min_quality: Annotated[
             float, Field(ge=-1, le=1, description="The model's Kendall tau needed to plan.")
         ] = 0.3,
-        refit_growth: Annotated[
-            float, Field(ge=0, le=100, description="Growth of the evaluations that refits.")
-        ] = 0.3,
+        refit_growth: RefitGrowth = 0.3,
         **q_learning: Any,
     ) -> None:
         super().__init__(space, seed, **q_learning)

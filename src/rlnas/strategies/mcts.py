@@ -33,6 +33,7 @@ from rlnas.controllers.regressors import CANDIDATES, RegressorName
 from rlnas.space import Architecture, SearchSpace
 from rlnas.strategies.base import Strategy
 from rlnas.strategies.episodes import Episode, Episodes, EpisodeSettings
+from rlnas.strategies.options import RefitGrowth
 from rlnas.strategies.reward_shaping import RewardShaper, RewardShaping
 from rlnas.trial import Trial
 
@@ -89,9 +90,7 @@ class MCTS(Strategy):
         max_points: Annotated[
             int, Field(ge=1, le=10**6, description="Most recent evaluations the model is fit on.")
         ] = 200,
-        refit_growth: Annotated[
-            float, Field(ge=0, le=100, description="Growth of the evaluations that refits.")
-        ] = 0.05,
+        refit_growth: RefitGrowth = 0.05,
         reward_shaping: RewardShaping = "rank",
         episodes: EpisodeSettings | None = None,
     ) -> None:

@@ -19,10 +19,10 @@ import math
 import types
 import typing
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import annotated_types
-from pydantic import BaseModel, ConfigDict, ValidationError, create_model
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from pydantic.fields import FieldInfo
 
 from rlnas.errors import UserError
@@ -30,6 +30,17 @@ from rlnas.errors import UserError
 NOT_OPTIONS = ("self", "space", "seed", "episodes")
 """Constructor parameters that are not options: the space, the seed and the episode settings
 reach a strategy from the search itself."""
+
+
+RefitGrowth = Annotated[
+    float,
+    Field(
+        ge=0,
+        le=100,
+        description="Refit the reward model once the evaluations grew by this fraction (0: each).",
+    ),
+]
+"""The ``refit_growth`` option of the strategies that plan with the shared reward model."""
 
 
 class StrategyOptionError(UserError):
@@ -184,7 +195,9 @@ def listing(cls: type) -> list[tuple[str, str, str, str]]:
     rows = []
     for name, field in options_model(cls).model_fields.items():
         default = field.get_default(call_default_factory=True)
-        if isinstance(default, float) and math.isfinite(default):
+        if isinstance(default, bool):
+            shown = str(default).lower()  # as TOML writes it
+        elif isinstance(default, float) and math.isfinite(default):
             shown = f"{default:g}"
         elif isinstance(default, tuple | list):
             shown = ",".join(map(str, default))

@@ -27,7 +27,7 @@ from rlnas.controllers.features import ArchitectureFeatures
 from rlnas.controllers.model_selection import SelectedRewardModel
 from rlnas.space import Architecture, SearchSpace
 from rlnas.strategies.base import Strategy
-from rlnas.strategies.options import StrategyOptionError
+from rlnas.strategies.options import RefitGrowth, StrategyOptionError
 from rlnas.trial import Status, Trial
 
 ESTIMATED = {"estimated": True}
@@ -57,9 +57,7 @@ class Screened(Strategy):
         warmup: Annotated[
             int, Field(ge=1, le=100_000, description="Evaluations before the model ranks.")
         ] = 10,
-        refit_growth: Annotated[
-            float, Field(ge=0, le=100, description="Growth of the evaluations that refits.")
-        ] = 0.1,
+        refit_growth: RefitGrowth = 0.1,
     ) -> None:
         super().__init__(inner.space, inner.seed)
         if top_k > pool:
