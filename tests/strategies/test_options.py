@@ -6,7 +6,7 @@ import math
 import sys
 from collections import deque
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import numpy as np
 import pytest
@@ -21,6 +21,9 @@ from rlnas.strategies import strategy_class
 from rlnas.strategies.ppo import PPO
 from rlnas.strategies.saved_state import SavedState
 from rlnas.trial import Trial
+
+if TYPE_CHECKING:
+    from rlnas.strategies.episodes import EpisodeSettings as OnlyForTypeCheckers
 
 BAD_OPTIONS = {
     "ppo-negative-learning-rate": ("ppo", {"learning_rate": -1}, "learning_rate must be in (0, 1]"),
@@ -128,7 +131,22 @@ class Quenching(Annealing):
         self.steps = steps
 
 
+class Deep(Annealing):
+    def __init__(
+        self,
+        space: SearchSpace,
+        seed: int = 0,
+        episodes: OnlyForTypeCheckers | None = None,
+        depth: Annotated[int, Field(ge=1, le=9, description="Depth.")] = 1,
+    ) -> None:
+        super().__init__(space, seed)
+        self.depth = depth
+
+
 def test_any_strategy_that_annotates_its_constructor_is_checked() -> None:
+    with pytest.raises(rlnas.UserError, match=r"option depth must be in \[1, 9\] \(got 0\)"):
+        Deep(toy_space(), depth=0)  # a parameter typed only for type checkers is no option
+    assert Deep(toy_space(), depth=2).depth == 2
     with pytest.raises(rlnas.UserError, match=r"'annealing': option cooling must be in \(0, 1\)"):
         Quenching(toy_space(), cooling=1.5)
     with pytest.raises(rlnas.UserError, match="option steps must be in"):

@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import inspect
 import math
+import sys
 import types
 import typing
 from collections.abc import Iterable, Mapping, Sequence
@@ -58,7 +59,6 @@ def option_parameters(cls: type) -> list[inspect.Parameter]:
         if "__init__" not in klass.__dict__ or klass is object:
             continue
         init = inspect.unwrap(klass.__dict__["__init__"])
-        hints = typing.get_type_hints(init, include_extras=True)
         parameters = inspect.signature(init).parameters.values()
         for parameter in parameters:
             if (
@@ -68,10 +68,22 @@ def option_parameters(cls: type) -> list[inspect.Parameter]:
                 or parameter.kind in (parameter.VAR_KEYWORD, parameter.VAR_POSITIONAL)
             ):
                 continue
-            found[parameter.name] = parameter.replace(annotation=hints.get(parameter.name, Any))
+            found[parameter.name] = parameter.replace(annotation=_resolved(init, parameter))
         if not any(parameter.kind is parameter.VAR_KEYWORD for parameter in parameters):
             break
     return list(found.values())
+
+
+def _resolved(init: Any, parameter: inspect.Parameter) -> Any:
+    """The annotation of one option, evaluated where the constructor was written (the other
+    parameters' may name types imported only for type checking)."""
+    annotation = parameter.annotation
+    if annotation is parameter.empty:
+        return Any
+    if isinstance(annotation, str):
+        namespace = sys.modules[init.__module__].__dict__
+        annotation = eval(annotation, namespace)  # as typing.get_type_hints evaluates it
+    return annotation
 
 
 @functools.cache
