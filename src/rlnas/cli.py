@@ -44,7 +44,7 @@ from rlnas.runner import RESUMABLE, run
 from rlnas.runner import resume as resume_search
 from rlnas.search import SearchResult
 from rlnas.store import Store
-from rlnas.strategies import STRATEGIES
+from rlnas.strategies import STRATEGIES, strategy_option_rows
 from rlnas.trial import Trial, best_first
 
 if typing.TYPE_CHECKING:
@@ -306,12 +306,29 @@ def _what(experiment: Any) -> dict[str, Any]:
 
 
 @app.command(name="list")
-def list_names() -> None:
+def list_names(
+    strategy: Annotated[
+        str | None,
+        typer.Option(help="Show this strategy's options (--strategy-option NAME=VALUE) instead."),
+    ] = None,
+) -> None:
     """List the strategies, benchmarks, tasks and model spaces rlnas knows."""
     from rlnas.space.models import MODEL_SPACES
     from rlnas.tasks import FILE_PREFIXES, TASKS
 
-    _plain("strategies: " + ", ".join(STRATEGIES))
+    if strategy is not None:
+        rows = strategy_option_rows(strategy)
+        if not rows:
+            _plain(f"strategy {strategy} has no options")
+            return
+        table = Table(title=Text(f"options of strategy {strategy} (--strategy-option NAME=VALUE)"))
+        for column in ("option", "type and bounds", "default", "help"):
+            table.add_column(column)
+        for row in rows:
+            table.add_row(*map(Text, row))
+        stdout.print(table)
+        return
+    _plain("strategies: " + ", ".join(STRATEGIES) + " (their options: list --strategy NAME)")
     _plain("benchmarks: " + ", ".join(BENCHMARK_NAMES))
     _plain("tasks: " + ", ".join([*TASKS, *(f"{prefix}:PATH" for prefix in FILE_PREFIXES)]))
     _plain("spaces: " + ", ".join(MODEL_SPACES) + ", or your own as package.module:Name")

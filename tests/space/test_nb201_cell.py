@@ -158,3 +158,15 @@ def test_the_shared_weight_estimators_accept_it(estimator) -> None:
     for metrics in (first, second):
         assert 0 <= metrics["accuracy"] <= 1 and metrics["params"] > 0
     assert any("Conv2d" in key for key in evaluator.shared.bank)
+
+
+def test_one_stage_of_two_cells_is_cell_cnn_and_computes_the_same() -> None:
+    """cell-cnn is NAS-Bench-201's network with one stage: same layers, weights and outputs."""
+    torch.manual_seed(0)
+    small = build_model("cell-cnn", CONV_CELL, (3, 8, 8), 4)
+    one_stage = build(CONV_CELL, (3, 8, 8), 4, cells_per_stage=2, stages=1)
+    assert [type(layer) for layer in small] == [type(layer) for layer in one_stage]
+    assert not any(isinstance(layer, Residual) for layer in small)  # no reductions
+    one_stage.load_state_dict(small.state_dict())  # strict: the same parameters and shapes
+    images = torch.randn(2, 3, 8, 8)
+    torch.testing.assert_close(small.eval()(images), one_stage.eval()(images))

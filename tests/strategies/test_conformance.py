@@ -11,12 +11,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import annotated_types
 import pytest
 from strategy_helpers import round_trip
 
 import rlnas
-from rlnas.strategies import strategy_class
+from rlnas.strategies import strategy_class, strategy_option_rows
 from rlnas.strategies.episodes import EpisodeSettings
+from rlnas.strategies.options import options_model
 from rlnas.trial import Status, Trial
 
 NAMES = sorted(rlnas.STRATEGIES)
@@ -125,6 +127,30 @@ def test_strategies_without_progressive_mode_say_so(name: str) -> None:
 def test_progressive_mode_needs_a_growable_space() -> None:
     with pytest.raises(rlnas.UserError, match="does not declare how it grows"):
         rlnas.make_strategy("reinforce", toy_space(), episodes=EpisodeSettings(mode="progressive"))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_declares_each_option_with_help_and_a_default_within_its_bounds(name: str) -> None:
+    for option, allowed, default, help_ in strategy_option_rows(name):
+        assert help_, f"option {option} of {name} has no description"
+        assert allowed and default
+    rlnas.make_strategy(name, toy_space())  # the defaults pass their own declarations
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_refuses_each_option_just_past_its_bounds_in_one_line(name: str) -> None:
+    for option, field in options_model(strategy_class(name)).model_fields.items():
+        for bound in field.metadata:
+            past = {
+                annotated_types.Gt: lambda b: b.gt,
+                annotated_types.Ge: lambda b: b.ge - 1,
+                annotated_types.Lt: lambda b: b.lt,
+                annotated_types.Le: lambda b: b.le + 1,
+            }.get(type(bound))
+            if past is None:
+                continue
+            with pytest.raises(rlnas.UserError, match=f"^strategy '{name}': option {option} "):
+                rlnas.make_strategy(name, toy_space(), options={option: past(bound)})
 
 
 def test_search_respects_the_budget_and_the_space(case: Case, tmp_path) -> None:

@@ -49,7 +49,7 @@ def test_custom_population_and_tournament_sizes() -> None:
     for number in range(12):
         _tell(strategy, number, 0.0)
     assert len(strategy.population) == 5
-    with pytest.raises(ValueError):
+    with pytest.raises(rlnas.UserError, match="tournament_size must be <= population_size"):
         RegularizedEvolution(plain_space(), population_size=3, tournament_size=4)
 
 

@@ -80,9 +80,10 @@ def test_one_failure_after_equal_rewards_stays_on_the_same_scale(mode: str) -> N
     assert shaper(complete(0.49999)) == pytest.approx(expected, rel=1e-3)
 
 
-def test_unknown_mode_is_refused() -> None:
-    with pytest.raises(ValueError, match="normalize, rank or raw"):
-        RewardShaper("softmax")  # type: ignore[arg-type]
+@pytest.mark.parametrize("name", ["reinforce", "q-learning", "mcts"])
+def test_unknown_mode_is_refused_as_a_strategy_option(name: str) -> None:
+    with pytest.raises(rlnas.UserError, match="reward_shaping must be one of 'normalize'"):
+        rlnas.make_strategy(name, SPACE, options={"reward_shaping": "softmax"})
 
 
 def test_state_round_trips_through_the_store_format() -> None:

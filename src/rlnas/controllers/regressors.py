@@ -9,13 +9,15 @@ others (``top`` > 1) the disagreement between models stands in for it.
 
 from __future__ import annotations
 
-from typing import Protocol
+import typing
+from typing import Literal, Protocol
 
 import numpy as np
 
 from rlnas.controllers.reward_model import EnsembleRewardModel
 
-CANDIDATES = ("kernel", "forest", "boosting", "gp")
+RegressorName = Literal["kernel", "forest", "boosting", "gp"]
+CANDIDATES: tuple[RegressorName, ...] = typing.get_args(RegressorName)
 
 
 class Regressor(Protocol):

@@ -11,21 +11,20 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 
-import torch
 from torch import nn
 
 from rlnas.space.blocks import Residual
 from rlnas.space.core import Architecture, Choice, Choices, Growth, Rule, SearchSpace
 from rlnas.space.inheritance import (
+    GrowthStep,
     Inheritance,
     calibrate,
     carry_head,
     copy_modules,
-    grown_step,
     identity_batch_norm,
     identity_kernel,
+    inherit_by_step,
     refused,
-    same_network,
     set_head,
     write_rows,
     zero_batch_norm,
@@ -136,14 +135,7 @@ def _if_convolution(k: int, when_conv: tuple, otherwise: tuple):
     return allowed
 
 
-def inherit(
-    parent_model: nn.Module,
-    parent_architecture: Architecture | Mapping,
-    child_architecture: Architecture | Mapping,
-    input_shape: Sequence[int],
-    n_outputs: int,
-    calibration: torch.Tensor | None = None,
-) -> Inheritance:
+def _grow(grown: GrowthStep) -> Inheritance:
     """The child's network with the parent's weights and function (``rlnas.space.inheritance``).
 
     A new convolution is an identity layer when its input is non-negative (it follows a layer
@@ -152,16 +144,12 @@ def inherit(
     shortcut starts at zero on the carried channels. A max-pool changes what the average head
     sees: refused.
     """
-    parent = getattr(parent_architecture, "choices", parent_architecture)
-    child = getattr(child_architecture, "choices", child_architecture)
-    model = build(child, input_shape, n_outputs)
-    step = grown_step(GROWTH, parent, child)
-    if step is None:
-        return same_network(parent_model, model)
+    parent, child, step, model = grown.parent, grown.child, grown.number, grown.model
+    parent_model, n_outputs = grown.parent_model, grown.n_outputs
     op = child[f"op{step}"]
     if op == "maxpool":
         return refused("a max-pool before the average head changes what the head averages")
-    channels, nonnegative = _input_of(parent, step, input_shape)
+    channels, nonnegative = _input_of(parent, step, grown.input_shape)
     layers = sum(1 for k in range(step) if parent[f"op{k}"] != "identity")
     copy_modules(parent_model, model, layers)
     width, skip = int(child[f"width{step}"]), bool(child[f"skip{step}"])
@@ -187,8 +175,11 @@ def inherit(
     if skip and width != channels:
         zero_batch_norm(block.shortcut[1], len(carry.rows))
     set_head(model, carry)
-    calibrate(model, {norm: len(carry.rows)}, calibration)
+    calibrate(model, {norm: len(carry.rows)}, grown.calibration)
     return Inheritance(model, f"{op}: {carry.how}")
+
+
+inherit = inherit_by_step(build, GROWTH, _grow)
 
 
 def _input_of(choices: Choices, step: int, input_shape: Sequence[int]) -> tuple[int, bool]:

@@ -12,19 +12,18 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 
-import torch
 from torch import nn
 
 from rlnas.space.core import Architecture, Choice, Choices, Growth, Rule, SearchSpace
 from rlnas.space.inheritance import (
+    GrowthStep,
     Inheritance,
     calibrate,
     carry_head,
     copy_modules,
-    grown_step,
     identity_batch_norm,
+    inherit_by_step,
     refused,
-    same_network,
     set_head,
     write_rows,
 )
@@ -129,26 +128,15 @@ def _if_layer(k: int, options: tuple):
     return allowed
 
 
-def inherit(
-    parent_model: nn.Module,
-    parent_architecture: Architecture | Mapping,
-    child_architecture: Architecture | Mapping,
-    input_shape: Sequence[int],
-    n_outputs: int,
-    calibration: torch.Tensor | None = None,
-) -> Inheritance:
+def _grow(grown: GrowthStep) -> Inheritance:
     """The child's network with the parent's weights and function (``rlnas.space.inheritance``).
 
     Every layer ends in ReLU, so a new layer at least as wide as its input is an identity layer;
     a narrower one under the average head carries the head's map and its negation. Both are
     exact in eval mode. A new layer that pools changes what the head sees: refused.
     """
-    parent = getattr(parent_architecture, "choices", parent_architecture)
-    child = getattr(child_architecture, "choices", child_architecture)
-    model = build(child, input_shape, n_outputs)
-    step = grown_step(GROWTH, parent, child)
-    if step is None:
-        return same_network(parent_model, model)
+    parent, child, step, model = grown.parent, grown.child, grown.number, grown.model
+    parent_model, n_outputs = grown.parent_model, grown.n_outputs
     if child[f"pool{step}"] == "max":
         return refused("a new layer that max-pools changes what the head reads")
     present = [k for k in range(step) if parent[f"kernel{k}"] != "none"]
@@ -173,5 +161,8 @@ def inherit(
     write_rows(convolution, carry.rows)
     identity_batch_norm(norm, len(carry.rows))
     set_head(model, carry)
-    calibrate(model, {norm: len(carry.rows)}, calibration)
+    calibrate(model, {norm: len(carry.rows)}, grown.calibration)
     return Inheritance(model, f"convolution: {carry.how}")
+
+
+inherit = inherit_by_step(build, GROWTH, _grow)

@@ -31,13 +31,13 @@ that train mode is the parent's function on that batch and close to it on simila
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 
-from rlnas.space.core import Choices, Growth
+from rlnas.space.core import Architecture, Choices, Growth
 
 
 @dataclass(frozen=True, eq=False)
@@ -56,6 +56,61 @@ class Inheritance:
     @property
     def preserved(self) -> bool:
         return self.model is not None
+
+
+@dataclass(frozen=True, eq=False)
+class GrowthStep:
+    """One step to inherit across: the trained parent and the child it grows into."""
+
+    parent_model: nn.Module
+    parent: Choices
+    child: Choices
+    number: int
+    """Which of the space's growth steps the child adds."""
+    model: nn.Module
+    """The child's network, built by the space's ``build``, for the step to fill in."""
+    input_shape: tuple[int, ...]
+    n_outputs: int
+    calibration: torch.Tensor | None
+
+
+Build = Callable[[Choices, Sequence[int], int], nn.Module]
+Inherit = Callable[..., Inheritance]
+
+
+def inherit_by_step(
+    build: Build, growth: Growth, grow: Callable[[GrowthStep], Inheritance]
+) -> Inherit:
+    """A model space's ``inherit`` (``InheritingModelSpace``), from its ``build``, its
+    ``growth`` and ``grow``, what one real step does (its docstring becomes ``inherit``'s).
+
+    ``inherit(parent_model, parent_architecture, child_architecture, input_shape, n_outputs,
+    calibration=None)`` builds the child, finds the step it adds (a ValueError when it is not
+    the parent grown by one step), copies the parent where the step adds nothing, and hands
+    the rest to ``grow``.
+    """
+
+    def inherit(
+        parent_model: nn.Module,
+        parent_architecture: Architecture | Mapping,
+        child_architecture: Architecture | Mapping,
+        input_shape: Sequence[int],
+        n_outputs: int,
+        calibration: torch.Tensor | None = None,
+    ) -> Inheritance:
+        parent = getattr(parent_architecture, "choices", parent_architecture)
+        child = getattr(child_architecture, "choices", child_architecture)
+        model = build(child, input_shape, n_outputs)
+        number = grown_step(growth, parent, child)
+        if number is None:
+            return same_network(parent_model, model)
+        shape = tuple(input_shape)
+        return grow(
+            GrowthStep(parent_model, parent, child, number, model, shape, n_outputs, calibration)
+        )
+
+    inherit.__doc__ = grow.__doc__
+    return inherit
 
 
 def refused(reason: str) -> Inheritance:

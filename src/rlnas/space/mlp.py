@@ -12,17 +12,16 @@ import json
 from collections.abc import Mapping, Sequence
 from math import prod
 
-import torch
 from torch import nn
 
 from rlnas.space.core import Architecture, Choice, Choices, Growth, Rule, SearchSpace
 from rlnas.space.inheritance import (
+    GrowthStep,
     Inheritance,
     carry_head,
     copy_modules,
-    grown_step,
+    inherit_by_step,
     refused,
-    same_network,
     set_head,
     write_rows,
 )
@@ -83,14 +82,7 @@ def build(
     return nn.Sequential(*layers)
 
 
-def inherit(
-    parent_model: nn.Module,
-    parent_architecture: Architecture | Mapping,
-    child_architecture: Architecture | Mapping,
-    input_shape: Sequence[int],
-    n_outputs: int,
-    calibration: torch.Tensor | None = None,
-) -> Inheritance:
+def _grow(grown: GrowthStep) -> Inheritance:
     """The child's network with the parent's weights and function (``rlnas.space.inheritance``).
 
     A new ReLU layer at least as wide as its input is an identity layer (its input follows a
@@ -99,12 +91,8 @@ def inherit(
     is no dropout. A tanh layer cannot pass a linear map on (a sum of tanh units is bounded, a
     linear map is not): refused. ``calibration`` is unused (no batch norm).
     """
-    parent = getattr(parent_architecture, "choices", parent_architecture)
-    child = getattr(child_architecture, "choices", child_architecture)
-    model = build(child, input_shape, n_outputs)
-    step = grown_step(GROWTH, parent, child)
-    if step is None:
-        return same_network(parent_model, model)
+    parent, child, step, model = grown.parent, grown.child, grown.number, grown.model
+    parent_model, n_outputs = grown.parent_model, grown.n_outputs
     activation = str(child["activation"])
     if activation == "tanh":
         return refused("a tanh layer cannot pass a linear map on (tanh units are bounded)")
@@ -124,3 +112,6 @@ def inherit(
     write_rows(model[layers], carry.rows)
     set_head(model, carry)
     return Inheritance(model, f"{activation} layer: {carry.how}", not child["dropout"])
+
+
+inherit = inherit_by_step(build, GROWTH, _grow)

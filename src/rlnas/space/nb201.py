@@ -16,13 +16,12 @@ import numpy as np
 from torch import nn
 
 from rlnas.space.blocks import Cell, Zero
-from rlnas.space.core import Architecture, Choice, Choices, Growth, Rule, SearchSpace
+from rlnas.space.core import Choice, Choices, Growth, Rule, SearchSpace
 from rlnas.space.inheritance import (
+    GrowthStep,
     Inheritance,
     copy_modules,
-    grown_step,
     refused,
-    same_network,
     zero_batch_norm,
 )
 
@@ -130,13 +129,9 @@ def _reachable(edges: list[tuple[int, int]], forward: bool) -> set[int]:
     return reached
 
 
-def inherit_edge(
-    parent_model: nn.Module,
-    parent_architecture: Architecture | Mapping,
-    child_architecture: Architecture | Mapping,
-    model: nn.Module,
-) -> Inheritance:
-    """``model`` (the child's network, built) with the parent's weights and function.
+def inherit_edge(grown: GrowthStep) -> Inheritance:
+    """The child's network with the parent's weights and function, for the cell networks'
+    ``inherit`` (``rlnas.space.inheritance.inherit_by_step``).
 
     A new convolution edge (ReLU, convolution, BatchNorm) starts with its BatchNorm's scale and
     shift at zero in every cell: it adds exactly zero in both modes, and the scale and shift
@@ -145,12 +140,8 @@ def inherit_edge(
     valid parent adds an edge into the output node, so no new edge is off the paths to the
     output.)
     """
-    parent = getattr(parent_architecture, "choices", parent_architecture)
-    child = getattr(child_architecture, "choices", child_architecture)
-    step = grown_step(GROWTH, parent, child)
-    if step is None:
-        return same_network(parent_model, model)
-    edge = EDGES[step]
+    parent, child, model, parent_model = grown.parent, grown.child, grown.model, grown.parent_model
+    edge = EDGES[grown.number]
     copy_modules(parent_model, model, 0)
     loaded = model.load_state_dict(parent_model.state_dict(), strict=False)
     if loaded.unexpected_keys or any(f".edges.{edge[-2:]}." not in k for k in loaded.missing_keys):

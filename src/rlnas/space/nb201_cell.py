@@ -7,20 +7,20 @@ ResNet basic block with stride 2 (two 3x3 ReLU-conv-BN layers, average pooling a
 convolution on the shortcut); then batch norm, ReLU, global average pooling and a linear layer.
 NAS-Bench-201 stacks 5 cells per stage at 16 channels for CIFAR; the default here is 1 cell per
 stage, small enough to train on a CPU, with the same width. Any height and width work: the
-reductions round up (a 1x1 image stays 1x1), and any number of input channels.
+reductions round up (a 1x1 image stays 1x1), and any number of input channels. ``build``'s
+``stages`` make it a family: one stage of two cells is ``cell-cnn`` (``rlnas.space.cell_cnn``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-import torch
 from torch import nn
 
 from rlnas.space.blocks import Residual
 from rlnas.space.core import Architecture, SearchSpace
-from rlnas.space.inheritance import Inheritance
-from rlnas.space.nb201 import cell, cell_space, inherit_edge
+from rlnas.space.inheritance import inherit_by_step
+from rlnas.space.nb201 import GROWTH, cell, cell_space, inherit_edge
 
 NAME = "nb201-cell"
 INPUT_RANK = 3
@@ -42,15 +42,18 @@ def build(
     *,
     channels: int = CHANNELS,
     cells_per_stage: int = CELLS_PER_STAGE,
+    stages: int = STAGES,
 ) -> nn.Module:
-    """The network of ``architecture`` for inputs of ``input_shape`` with ``n_outputs`` outputs."""
+    """The network of ``architecture`` for inputs of ``input_shape`` with ``n_outputs`` outputs:
+    ``stages`` of ``cells_per_stage`` cells, the first at ``channels``, each next one twice as
+    wide after a reduction."""
     choices = getattr(architecture, "choices", architecture)
     layers: list[nn.Module] = [
         nn.Conv2d(int(input_shape[0]), channels, 3, padding=1, bias=False),
         nn.BatchNorm2d(channels),
     ]
     width = channels
-    for stage in range(STAGES):
+    for stage in range(stages):
         if stage > 0:
             layers.append(reduction(width, 2 * width))
             width *= 2
@@ -83,15 +86,4 @@ def reduction(channels: int, width: int) -> Residual:
     return Residual(body, shortcut)
 
 
-def inherit(
-    parent_model: nn.Module,
-    parent_architecture: Architecture | Mapping,
-    child_architecture: Architecture | Mapping,
-    input_shape: Sequence[int],
-    n_outputs: int,
-    calibration: torch.Tensor | None = None,
-) -> Inheritance:
-    """The child's network with the parent's weights and function (``nb201.inherit_edge``),
-    at the default width and depth of ``build``."""
-    child = build(child_architecture, input_shape, n_outputs)
-    return inherit_edge(parent_model, parent_architecture, child_architecture, child)
+inherit = inherit_by_step(build, GROWTH, inherit_edge)

@@ -15,12 +15,13 @@ Update: one Adam step over policy and critic (they share the LSTM), then the bat
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import torch
+from pydantic import Field
 
 from rlnas.space import Architecture, SearchSpace
-from rlnas.strategies.policy_search import PolicySearch
+from rlnas.strategies.policy_search import LearningRate, PolicySearch
 from rlnas.trial import Trial
 
 
@@ -37,17 +38,19 @@ class ActorCritic(PolicySearch):
     """
 
     name = "actor-critic"
-    default_learning_rate = 0.03
     value_head = True
 
     def __init__(
         self,
         space: SearchSpace,
         seed: int = 0,
-        value_weight: float = 0.1,
+        value_weight: Annotated[
+            float, Field(ge=0, le=1000, description="Weight of the critic's squared error.")
+        ] = 0.1,
+        learning_rate: LearningRate = 0.03,
         **policy: Any,
     ) -> None:
-        super().__init__(space, seed, **policy)
+        super().__init__(space, seed, learning_rate=learning_rate, **policy)
         self.value_weight = value_weight
 
     def tell(self, architecture: Architecture, trial: Trial) -> None:

@@ -3,11 +3,13 @@
 Like Optuna's samplers, a strategy never calls the evaluator: ``rlnas.search`` (or the user) owns
 the loop. ``ask`` may be called several times before the matching ``tell`` calls, and results may
 come back in any order, so a strategy keys whatever it remembers of a proposal by architecture.
+Each hook's docstring says when ``rlnas.search``'s loop (``rlnas.search_loop``) calls it.
 """
 
 from __future__ import annotations
 
 import functools
+import inspect
 import numbers
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
@@ -17,6 +19,8 @@ import numpy as np
 
 from rlnas.errors import UserError
 from rlnas.space import Architecture, SearchSpace
+from rlnas.strategies.options import NOT_OPTIONS, check_options, refuse_unknown
+from rlnas.strategies.saved_state import SavedState
 from rlnas.trial import Trial
 
 if TYPE_CHECKING:
@@ -24,20 +28,24 @@ if TYPE_CHECKING:
 
 
 class StrategyMisuse(UserError):
-    """``ask``, ``tell`` or ``load_state_dict`` was called with what it cannot take."""
+    """A strategy was built, asked, told or loaded with what it cannot take."""
 
 
-class Strategy(ABC):
+class Strategy(SavedState, ABC):
     """Base class of search strategies; subclasses hold one algorithm each, top to bottom.
 
-    Every subclass's ``ask``, ``tell`` and ``load_state_dict`` check their arguments first
-    (``__init_subclass__``), so a caller's mistake is a ``StrategyMisuse`` that says what to pass,
-    in every strategy alike, and no strategy checks them itself.
+    Every subclass's constructor, ``ask``, ``tell`` and ``load_state_dict`` check their
+    arguments first (``__init_subclass__``), so a caller's mistake is a ``UserError`` that says
+    what to pass, in every strategy alike, and no strategy checks them itself. A constructor's
+    options are checked against their declarations (``rlnas.strategies.options``: the
+    annotated keywords of the constructors along the MRO) once, by the outermost constructor,
+    which then receives them as the declared types.
     """
 
     def __init_subclass__(cls, **keywords: Any) -> None:
         super().__init_subclass__(**keywords)
         for method, check in (
+            ("__init__", _checked_init),
             ("ask", _checked_ask),
             ("tell", _checked_tell),
             ("load_state_dict", _checked_load),
@@ -51,6 +59,10 @@ class Strategy(ABC):
     takes ``episodes=EpisodeSettings(...)`` (``rlnas.strategies.episodes``)."""
     episodes: Episodes | None = None
     """A learning strategy's episodes (one-shot or progressive); None for the others."""
+    saved: ClassVar[tuple[str, ...]] = ("rng",)
+    """The attributes ``state_dict`` saves (``SavedState``); a subclass extends the tuple, e.g.
+    ``saved = (*Strategy.saved, "population")``, or writes the two methods where saving does
+    real work."""
 
     def __init__(self, space: SearchSpace, seed: int = 0) -> None:
         self.space = space
@@ -59,15 +71,34 @@ class Strategy(ABC):
 
     @abstractmethod
     def ask(self, n: int = 1) -> list[Architecture]:
-        """Propose ``n`` architectures to evaluate next (repeats are allowed and cost nothing)."""
+        """Propose ``n`` architectures to evaluate next (repeats are allowed and cost nothing).
+
+        The search loop calls ``ask(1)`` only, once per proposal, whenever a worker is free and
+        budget is left: a serial search asks only when nothing is in flight, a search with
+        ``workers`` > 1 asks again before the earlier proposals are told. A proposal already
+        evaluated is not evaluated again but told at once from the cache; one still in flight
+        makes the loop wait for results before it asks again. A wrapper (``Screened``) may ask
+        for more at once. After a resume, the architectures that were in flight are evaluated
+        again without being asked.
+        """
 
     @abstractmethod
     def tell(self, architecture: Architecture, trial: Trial) -> None:
-        """Learn from the result of evaluating ``architecture``."""
+        """Learn from the result of evaluating ``architecture``.
+
+        The loop tells every proposal exactly once: a new one when its evaluation settles, in
+        the order evaluations finish, which with several workers is not the order asked; with a
+        scheduler, once, at its last rung or when stopped (``trial.pruned``, with an estimated
+        reward). A repeat is told too, with ``trial.cached`` set and the stored trial's
+        result: at once when it was evaluated before, right after the original's tell when it
+        was still in flight. A failed or rejected trial is told with ``trial.reward`` None.
+        """
 
     def diagnostics(self) -> dict[str, Any]:
         """What the controller believes now, for reports; JSON-serializable, stored per trial.
 
+        The loop calls it after each new trial is told (and its repeats in flight), when the
+        search has a store, and stores the result with that trial; not after cache-hit tells.
         Every key is optional; reports draw the ones present:
         ``entropy`` {decision: nats}, ``probabilities`` {decision: [p per option]} (along the
         greedy path), ``q_values`` {decision: [q per option]} (greedy path), ``baseline`` and
@@ -81,12 +112,82 @@ class Strategy(ABC):
         return {}
 
     def state_dict(self) -> dict[str, Any]:
-        """Everything needed to continue exactly where this strategy stands (RNG included)."""
-        return {"rng": self.rng.bit_generator.state}
+        """Everything needed to continue exactly where this strategy stands (RNG included).
+
+        A search with a store takes it after every new trial is told (and its repeats in
+        flight), before ``diagnostics``, and stores it with that trial in one transaction; and
+        once more when a time budget pauses the search. It must hold only what the store saves
+        with torch's ``weights_only`` loading: plain Python values, tensors and
+        ``Architecture`` objects (which the store converts), never an architecture as a dict
+        key. By default the attributes named in ``saved``.
+        """
+        return super().state_dict()
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore what ``state_dict`` returned; the strategy then continues identically."""
-        self.rng.bit_generator.state = state["rng"]
+        """Restore what ``state_dict`` returned; the strategy then continues identically.
+
+        The loop calls it once, on resume, on a strategy newly built with the same space, seed
+        and options, before any ``ask``; then it evaluates again what was in flight.
+        """
+        super().load_state_dict(state)
+
+
+def _checked_init(init: Callable[..., None]) -> Callable[..., None]:
+    signature = inspect.signature(init)
+
+    @functools.wraps(init)
+    def checked(self: Strategy, *args: Any, **keywords: Any) -> None:
+        cls = type(self)
+        if cls.__init__ is checked:  # the outermost constructor checks, once
+            args, keywords = _checked_arguments(cls, signature, (self, *args), keywords)
+        init(self, *args, **keywords)
+
+    checked.__checked__ = True  # type: ignore[attr-defined]
+    return checked
+
+
+def _checked_arguments(
+    cls: type[Strategy], signature: inspect.Signature, args: tuple, keywords: dict[str, Any]
+) -> tuple[tuple, dict[str, Any]]:
+    """A constructor's arguments with its options checked (``check_options``), its space and
+    seed too; the options as their declared types."""
+    label = getattr(cls, "name", cls.__name__)
+    refuse_unknown(
+        cls, label, [name for name in keywords if name not in (*signature.parameters, *NOT_OPTIONS)]
+    )
+    try:
+        bound = signature.bind(*args, **keywords)
+    except TypeError as error:
+        raise StrategyMisuse(f"strategy {label!r}: {error}") from None
+    if "space" in signature.parameters and not isinstance(bound.arguments["space"], SearchSpace):
+        raise StrategyMisuse(
+            f"strategy {label!r}: the argument space must be an rlnas.SearchSpace, got a "
+            f"{type(bound.arguments['space']).__name__}"
+        )
+    seed = bound.arguments.get("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed < 2**63:
+        raise StrategyMisuse(
+            f"strategy {label!r}: the argument seed must be a whole number from 0 to 2**63 - 1, "
+            f"got {seed!r}"
+        )
+    rest = next((p.name for p in signature.parameters.values() if p.kind is p.VAR_KEYWORD), None)
+    named = {
+        name: value
+        for name, value in bound.arguments.items()
+        if name not in NOT_OPTIONS
+        and name != rest
+        and signature.parameters[name].default is not inspect.Parameter.empty
+    }
+    passed_on = dict(bound.arguments.get(rest, {})) if rest else {}
+    given = {name: value for name, value in passed_on.items() if name not in NOT_OPTIONS}
+    for name, value in check_options(cls, label, {**named, **given}).items():
+        if name in named:
+            bound.arguments[name] = value
+        else:
+            passed_on[name] = value
+    if rest:
+        bound.arguments[rest] = passed_on
+    return bound.args[1:], bound.kwargs
 
 
 def _checked_ask(ask: Callable[..., list[Architecture]]) -> Callable[..., list[Architecture]]:

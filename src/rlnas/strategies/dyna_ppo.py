@@ -17,12 +17,14 @@ threshold skips the phase: plain PPO.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
+from pydantic import Field
 
 from rlnas.space import Architecture, SearchSpace
 from rlnas.strategies.episodes import Episode
+from rlnas.strategies.options import RefitGrowth
 from rlnas.strategies.planning_model import PlanningModel
 from rlnas.strategies.ppo import PPO, Row
 
@@ -50,16 +52,24 @@ class DynaPPO(PPO):
         self,
         space: SearchSpace,
         seed: int = 0,
-        model_rounds: int = 4,
-        model_batch: int = 16,
-        quality_threshold: float = 0.3,
-        novelty_weight: float = 0.1,
-        novelty_radius: int = 0,
-        refit_growth: float = 0.3,
+        model_rounds: Annotated[
+            int, Field(ge=0, le=1000, description="Most model-rewarded rounds per real batch.")
+        ] = 4,
+        model_batch: Annotated[
+            int, Field(ge=2, le=100_000, description="Walks in a model-rewarded round.")
+        ] = 16,
+        quality_threshold: Annotated[
+            float, Field(ge=-1, le=1, description="The model's Kendall tau needed to use it.")
+        ] = 0.3,
+        novelty_weight: Annotated[
+            float, Field(ge=0, le=1000, description="Penalty on walks near evaluated ones.")
+        ] = 0.1,
+        novelty_radius: Annotated[
+            int, Field(ge=0, le=1000, description="Decisions apart that count as near.")
+        ] = 0,
+        refit_growth: RefitGrowth = 0.3,
         **ppo: Any,
     ) -> None:
-        if model_rounds < 0 or model_batch < 2 or novelty_radius < 0:
-            raise ValueError("need model_rounds >= 0, model_batch >= 2, novelty_radius >= 0")
         super().__init__(space, seed, **ppo)
         self.model_rounds = model_rounds
         self.model_batch = model_batch

@@ -14,10 +14,13 @@ least ``min_quality``: a model no better than chance would only teach the table 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import Field
 
 from rlnas.space import Architecture, SearchSpace
 from rlnas.strategies.episodes import Episode
+from rlnas.strategies.options import RefitGrowth
 from rlnas.strategies.planning_model import PlanningModel
 from rlnas.strategies.q_learning import QLearning
 
@@ -40,14 +43,18 @@ class DynaQ(QLearning):
         self,
         space: SearchSpace,
         seed: int = 0,
-        planning_steps: int = 10,
-        space_fraction: float = 0.5,
-        min_quality: float = 0.3,
-        refit_growth: float = 0.3,
+        planning_steps: Annotated[
+            int, Field(ge=0, le=100_000, description="Model-rewarded episodes per real one.")
+        ] = 10,
+        space_fraction: Annotated[
+            float, Field(ge=0, le=1, description="Part of them drawn uniformly from the space.")
+        ] = 0.5,
+        min_quality: Annotated[
+            float, Field(ge=-1, le=1, description="The model's Kendall tau needed to plan.")
+        ] = 0.3,
+        refit_growth: RefitGrowth = 0.3,
         **q_learning: Any,
     ) -> None:
-        if planning_steps < 0 or not 0.0 <= space_fraction <= 1.0:
-            raise ValueError("planning_steps must be >= 0 and space_fraction in [0, 1]")
         super().__init__(space, seed, **q_learning)
         self.planning_steps = planning_steps
         self.space_fraction = space_fraction

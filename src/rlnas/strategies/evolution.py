@@ -8,10 +8,13 @@ which keeps the search from resting on one lucky early architecture.
 from __future__ import annotations
 
 from collections import deque
-from typing import Any
+from typing import Annotated
+
+from pydantic import Field
 
 from rlnas.space import Architecture, Option, SearchSpace
 from rlnas.strategies.base import Strategy
+from rlnas.strategies.options import StrategyOptionError
 from rlnas.trial import Trial
 
 
@@ -19,17 +22,28 @@ class RegularizedEvolution(Strategy):
     """Defaults: population 20 and tournament 5, the common setting on tabular benchmarks."""
 
     name = "evolution"
+    saved = (*Strategy.saved, "population")
 
     def __init__(
         self,
         space: SearchSpace,
         seed: int = 0,
-        population_size: int = 20,
-        tournament_size: int = 5,
+        population_size: Annotated[
+            int, Field(ge=1, le=100_000, description="The most recent evaluations kept.")
+        ] = 20,
+        tournament_size: Annotated[
+            int,
+            Field(
+                ge=1, le=100_000, description="Members drawn for a tournament; its best mutates."
+            ),
+        ] = 5,
     ) -> None:
         super().__init__(space, seed)
-        if not 1 <= tournament_size <= population_size:
-            raise ValueError("tournament_size must be between 1 and population_size")
+        if tournament_size > population_size:
+            raise StrategyOptionError(
+                f"strategy 'evolution': option tournament_size must be <= population_size "
+                f"({population_size}) (got {tournament_size})"
+            )
         self.population_size = population_size
         self.tournament_size = tournament_size
         self.population: deque[tuple[Architecture, float]] = deque()
@@ -76,13 +90,6 @@ class RegularizedEvolution(Strategy):
             else:
                 made[name] = open_[int(self.rng.integers(len(open_)))]
         return self.space.architecture(made)
-
-    def state_dict(self) -> dict[str, Any]:
-        return {**super().state_dict(), "population": list(self.population)}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        super().load_state_dict(state)
-        self.population = deque(tuple(member) for member in state["population"])
 
 
 def _typed(option: Option) -> tuple[type, Option]:

@@ -22,18 +22,19 @@ episode, and its value (backed up and fit by the model) is the episode's discoun
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
+from pydantic import Field
 
 from rlnas.controllers.features import ArchitectureFeatures
 from rlnas.controllers.model_selection import SelectedRewardModel
-from rlnas.controllers.regressors import CANDIDATES
+from rlnas.controllers.regressors import CANDIDATES, RegressorName
 from rlnas.space import Architecture, SearchSpace
 from rlnas.strategies.base import Strategy
 from rlnas.strategies.episodes import Episode, Episodes, EpisodeSettings
-from rlnas.strategies.reward_shaping import RewardShaper, ShapingMode
+from rlnas.strategies.options import RefitGrowth
+from rlnas.strategies.reward_shaping import RewardShaper, RewardShaping
 from rlnas.trial import Trial
 
 Node = tuple[int, ...]
@@ -67,22 +68,33 @@ class MCTS(Strategy):
         self,
         space: SearchSpace,
         seed: int = 0,
-        simulations: int = 32,
-        exploration: float = 0.5,
-        kappa: float = 1.0,
-        warmup: int = 10,
-        candidates: Sequence[str] = CANDIDATES,
-        space_features: bool = True,
-        max_points: int = 200,
-        refit_growth: float = 0.05,
-        reward_shaping: ShapingMode = "rank",
+        simulations: Annotated[
+            int, Field(ge=1, le=100_000, description="Tree simulations per ask.")
+        ] = 32,
+        exploration: Annotated[
+            float, Field(ge=0, le=1000, description="UCT's c: the weight of exploring.")
+        ] = 0.5,
+        kappa: Annotated[
+            float, Field(ge=0, le=1000, description="Weight of the model's uncertainty in a leaf.")
+        ] = 1.0,
+        warmup: Annotated[
+            int, Field(ge=1, le=100_000, description="Random architectures before the model.")
+        ] = 10,
+        candidates: Annotated[
+            tuple[RegressorName, ...],
+            Field(min_length=1, description="The regressors the reward model is chosen from."),
+        ] = CANDIDATES,
+        space_features: Annotated[
+            bool, Field(description="Add the features the space declares to the one-hot.")
+        ] = True,
+        max_points: Annotated[
+            int, Field(ge=1, le=10**6, description="Most recent evaluations the model is fit on.")
+        ] = 200,
+        refit_growth: RefitGrowth = 0.05,
+        reward_shaping: RewardShaping = "rank",
         episodes: EpisodeSettings | None = None,
     ) -> None:
         super().__init__(space, seed)
-        if simulations < 1 or warmup < 1:
-            raise ValueError("simulations and warmup must be at least 1")
-        if refit_growth < 0:
-            raise ValueError("refit_growth must be at least 0")
         self.simulations = simulations
         self.exploration = exploration
         self.kappa = kappa

@@ -8,25 +8,34 @@ from __future__ import annotations
 
 import copy
 from abc import abstractmethod
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
 import torch
+from pydantic import Field
 
 from rlnas.controllers.lstm_policy import LSTMPolicy
 from rlnas.space import Architecture, SearchSpace
 from rlnas.strategies.base import Strategy
 from rlnas.strategies.episodes import Episodes, EpisodeSettings
 from rlnas.strategies.neighbours import new_neighbour
-from rlnas.strategies.reward_shaping import RewardShaper, ShapingMode
+from rlnas.strategies.reward_shaping import RewardShaper, RewardShaping
+
+LearningRate = Annotated[float, Field(gt=0, le=1, description="Adam's step size.")]
+BatchSize = Annotated[
+    int, Field(ge=1, le=100_000, description="Finished episodes collected before an update.")
+]
+BaselineDecay = Annotated[
+    float, Field(ge=0, le=1, description="Decay of the moving-average baseline of returns.")
+]
 
 
 class PolicySearch(Strategy):
     """Base of ``REINFORCE``, ``PPO`` and ``ActorCritic``: an LSTM policy proposes architectures.
 
     The keywords here are shared by the three, which take them as ``**policy``:
-    ``learning_rate`` of Adam (default: the algorithm's ``default_learning_rate``);
-    ``batch_size``, the finished episodes collected before an update (default: the
-    algorithm's ``default_batch_size``); ``entropy_weight``, the entropy bonus (ENAS: 1e-4);
+    ``learning_rate`` of Adam (an algorithm may declare its own default);
+    ``batch_size``, the finished episodes collected before an update (likewise);
+    ``entropy_weight``, the entropy bonus (ENAS: 1e-4);
     ``hidden_size`` is the LSTM width; ``temperature`` and ``tanh_constant`` shape the logits as
     ``c * tanh(l / T)`` (ENAS: 5 and 2.5; None disables, and without them the policy collapsed
     onto a few architectures within ~35 trials); ``reward_shaping`` puts raw rewards on one scale
@@ -42,8 +51,6 @@ class PolicySearch(Strategy):
     """
 
     progressive = True
-    default_learning_rate: ClassVar[float] = 0.01
-    default_batch_size: ClassVar[int] = 1
     value_head: ClassVar[bool] = False
     """Whether the policy has a value head (the critic of actor-critic)."""
 
@@ -51,23 +58,31 @@ class PolicySearch(Strategy):
         self,
         space: SearchSpace,
         seed: int = 0,
-        learning_rate: float | None = None,
-        batch_size: int | None = None,
-        entropy_weight: float = 1e-4,
-        hidden_size: int = 64,
-        temperature: float | None = 5.0,
-        tanh_constant: float | None = 2.5,
-        reward_shaping: ShapingMode = "rank",
+        learning_rate: LearningRate = 0.01,
+        batch_size: BatchSize = 1,
+        entropy_weight: Annotated[
+            float, Field(ge=0, le=100, description="Weight of the policy's entropy bonus.")
+        ] = 1e-4,
+        hidden_size: Annotated[
+            int, Field(ge=1, le=4096, description="Width of the controller's LSTM.")
+        ] = 64,
+        temperature: Annotated[
+            float | None, Field(gt=0, le=1e6, description="T of the logits' c * tanh(l / T).")
+        ] = 5.0,
+        tanh_constant: Annotated[
+            float | None, Field(gt=0, le=1e6, description="c of the logits' c * tanh(l / T).")
+        ] = 2.5,
+        reward_shaping: RewardShaping = "rank",
         episodes: EpisodeSettings | None = None,
-        avoid_repeats: bool = True,
+        avoid_repeats: Annotated[
+            bool, Field(description="Replace a repeated walk by its nearest new neighbour.")
+        ] = True,
     ) -> None:
         super().__init__(space, seed)
-        self.batch_size = self.default_batch_size if batch_size is None else batch_size
-        if self.batch_size < 1:
-            raise ValueError("batch_size must be at least 1")
+        self.batch_size = batch_size
         self.avoid_repeats = avoid_repeats
         self.proposed: set[str] = set()  # keys of the walks proposed so far
-        self.learning_rate = learning_rate or self.default_learning_rate
+        self.learning_rate = learning_rate
         self.entropy_weight = entropy_weight
         self.batch: list[tuple] = []
         """What each finished episode of the batch holds: the algorithm's own tuple."""

@@ -15,13 +15,14 @@ Update: ``epochs`` Adam steps over each full batch of ``batch_size`` episodes.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import torch
+from pydantic import Field
 
 from rlnas.space import Architecture, SearchSpace
 from rlnas.strategies.episodes import Episode
-from rlnas.strategies.policy_search import PolicySearch
+from rlnas.strategies.policy_search import BaselineDecay, BatchSize, PolicySearch
 from rlnas.trial import Trial
 
 Row = tuple[Architecture, list[float], list[float] | None, int]
@@ -42,21 +43,23 @@ class PPO(PolicySearch):
     """
 
     name = "ppo"
-    default_batch_size = 5
 
     def __init__(
         self,
         space: SearchSpace,
         seed: int = 0,
-        epochs: int = 4,
-        clip: float = 0.2,
-        baseline_decay: float = 0.9,
-        normalize_advantages: bool = True,
+        epochs: Annotated[int, Field(ge=1, le=1000, description="Adam steps on each batch.")] = 4,
+        clip: Annotated[
+            float, Field(gt=0, lt=1, description="PPO's epsilon: how far the ratio may move.")
+        ] = 0.2,
+        baseline_decay: BaselineDecay = 0.9,
+        normalize_advantages: Annotated[
+            bool, Field(description="Z-score the advantages within a batch.")
+        ] = True,
+        batch_size: BatchSize = 5,
         **policy: Any,
     ) -> None:
-        if epochs < 1:
-            raise ValueError("epochs must be at least 1")
-        super().__init__(space, seed, **policy)
+        super().__init__(space, seed, batch_size=batch_size, **policy)
         self.epochs = epochs
         self.clip = clip
         self.baseline_decay = baseline_decay

@@ -14,13 +14,15 @@ MetaQNN's schedule (``EpsilonSchedule``) in the number of distinct architectures
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import Field
 
 from rlnas.controllers.q_table import EpsilonSchedule, QTable
 from rlnas.space import Architecture, SearchSpace
 from rlnas.strategies.base import Strategy
 from rlnas.strategies.episodes import Episode, Episodes, EpisodeSettings
-from rlnas.strategies.reward_shaping import RewardShaper, ShapingMode
+from rlnas.strategies.reward_shaping import RewardShaper, RewardShaping
 from rlnas.trial import Trial
 
 
@@ -48,21 +50,31 @@ class QLearning(Strategy):
         self,
         space: SearchSpace,
         seed: int = 0,
-        learning_rate: float = 0.3,
-        initial_q: float = 0.5,
-        epsilon_length: int = 100,
-        explore_fraction: float = 0.5,
-        final_epsilon: float = 0.1,
-        epsilon_steps: int = 9,
-        replay: int = 20,
-        reward_shaping: ShapingMode = "rank",
+        learning_rate: Annotated[
+            float, Field(gt=0, le=1, description="Step size of each Q backup.")
+        ] = 0.3,
+        initial_q: Annotated[
+            float, Field(ge=-1e6, le=1e6, description="Where every unvisited Q starts.")
+        ] = 0.5,
+        epsilon_length: Annotated[
+            int, Field(ge=1, le=10**9, description="Architectures the epsilon schedule spans.")
+        ] = 100,
+        explore_fraction: Annotated[
+            float, Field(ge=0, le=1, description="Part of the schedule at epsilon 1.")
+        ] = 0.5,
+        final_epsilon: Annotated[
+            float, Field(ge=0, le=1, description="Epsilon at the end of the schedule.")
+        ] = 0.1,
+        epsilon_steps: Annotated[
+            int, Field(ge=1, le=10**6, description="Steps of the schedule down to the final.")
+        ] = 9,
+        replay: Annotated[
+            int, Field(ge=0, le=100_000, description="Past episodes replayed after each result.")
+        ] = 20,
+        reward_shaping: RewardShaping = "rank",
         episodes: EpisodeSettings | None = None,
     ) -> None:
         super().__init__(space, seed)
-        if not 0.0 < learning_rate <= 1.0:
-            raise ValueError("learning_rate must lie in (0, 1]")
-        if replay < 0:
-            raise ValueError("replay must be at least 0")
         self.learning_rate = learning_rate
         self.replay = replay
         self.schedule = EpsilonSchedule(

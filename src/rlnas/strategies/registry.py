@@ -6,7 +6,6 @@ Adding a strategy is one line here.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Mapping
 from importlib import import_module
 from typing import Any
@@ -18,6 +17,7 @@ from rlnas.settings import Settings
 from rlnas.space import SearchSpace
 from rlnas.strategies.base import Strategy
 from rlnas.strategies.episodes import EpisodeSettings
+from rlnas.strategies.options import NOT_OPTIONS, listing, options_model, refuse_unknown
 
 STRATEGIES: dict[str, str] = {
     "random": "rlnas.strategies.random_search:RandomSearch",
@@ -53,21 +53,13 @@ def strategy_class(name: str) -> type[Strategy]:
 
 
 def strategy_options(cls: type[Strategy]) -> list[str]:
-    """The keywords a strategy class takes, its base classes' (passed on as ``**keywords``) too."""
-    names: list[str] = []
-    for klass in cls.__mro__:
-        if "__init__" not in klass.__dict__ or klass is object:
-            continue
-        parameters = inspect.signature(klass.__dict__["__init__"]).parameters.values()
-        names += [
-            parameter.name
-            for parameter in parameters
-            if parameter.name not in ("self", "space", "seed", "episodes", *names)
-            and parameter.kind not in (parameter.VAR_KEYWORD, parameter.VAR_POSITIONAL)
-        ]
-        if not any(parameter.kind is parameter.VAR_KEYWORD for parameter in parameters):
-            break
-    return names
+    """The names of a strategy class's options (``rlnas.strategies.options``)."""
+    return list(options_model(cls).model_fields)
+
+
+def strategy_option_rows(name: str) -> list[tuple[str, str, str, str]]:
+    """Each option of the strategy ``name``: (name, type and bounds, default, help)."""
+    return listing(strategy_class(name))
 
 
 def make_strategy(
@@ -77,28 +69,17 @@ def make_strategy(
     options: Mapping[str, Any] | None = None,
     episodes: EpisodeSettings | None = None,
 ) -> Strategy:
-    """Build the strategy ``name`` for ``space``; ``options`` are its constructor's keywords.
+    """Build the strategy ``name`` for ``space``; ``options`` are its constructor's keywords,
+    checked against their declarations (``rlnas.strategies.options``).
 
     ``episodes`` (one-shot or progressive, and how steps are rewarded) goes to the strategies
     that learn from episodes (``Strategy.progressive``); the others only search one-shot.
     """
     cls = strategy_class(name)
     keywords = dict(options or {})
+    refuse_unknown(cls, name, set(keywords) & set(NOT_OPTIONS))  # passed here, not as options
     if cls.progressive:
         keywords["episodes"] = episodes
     elif episodes is not None and episodes.progressive:
         raise UnknownName(f"strategy {name!r} has no progressive mode; use it one-shot")
-    accepted = strategy_options(cls)
-    unknown = sorted(set(options or {}) - set(accepted))
-    if unknown:
-        raise UnknownName(
-            f"strategy {name!r} has no option {', '.join(map(repr, unknown))}; its options are "
-            f"{', '.join(accepted) or 'none'}"
-        )
-    try:
-        return cls(space, seed=seed, **keywords)
-    except TypeError as error:
-        raise UnknownName(
-            f"strategy {name!r} does not take these options: {error}; its options are "
-            f"{', '.join(accepted) or 'none'}"
-        ) from None
+    return cls(space, seed=seed, **keywords)  # its constructor checks the options

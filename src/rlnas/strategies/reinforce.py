@@ -16,7 +16,7 @@ from typing import Any
 import torch
 
 from rlnas.space import Architecture, SearchSpace
-from rlnas.strategies.policy_search import PolicySearch
+from rlnas.strategies.policy_search import BaselineDecay, PolicySearch
 from rlnas.trial import Trial
 
 
@@ -37,7 +37,7 @@ class REINFORCE(PolicySearch):
         self,
         space: SearchSpace,
         seed: int = 0,
-        baseline_decay: float = 0.99,
+        baseline_decay: BaselineDecay = 0.99,
         **policy: Any,
     ) -> None:
         super().__init__(space, seed, **policy)

@@ -11,19 +11,27 @@ from __future__ import annotations
 
 import bisect
 import math
-from typing import Any, Literal
+from typing import Annotated, Literal
 
+from pydantic import Field
+
+from rlnas.strategies.saved_state import SavedState
 from rlnas.trial import Trial
 
 ShapingMode = Literal["normalize", "rank", "raw"]
+RewardShaping = Annotated[
+    ShapingMode,
+    Field(description="What the controller learns from: rank, normalize (z-score) or raw rewards."),
+]
+"""The ``reward_shaping`` option of every learning strategy."""
 
 
-class RewardShaper:
+class RewardShaper(SavedState):
     """Running reward transform; every reward it sees (failures excepted) updates its statistics."""
 
+    saved = ("seen", "total", "total_squares")
+
     def __init__(self, mode: ShapingMode = "normalize") -> None:
-        if mode not in ("normalize", "rank", "raw"):
-            raise ValueError(f"reward shaping must be normalize, rank or raw, not {mode!r}")
         self.mode = mode
         self.seen: list[float] = []  # sorted rewards of complete trials
         self.total = 0.0
@@ -69,11 +77,3 @@ class RewardShaper:
             return 0.0
         variance = self.total_squares / len(self.seen) - self.mean() ** 2
         return math.sqrt(max(variance, 0.0))
-
-    def state_dict(self) -> dict[str, Any]:
-        return {"seen": list(self.seen), "total": self.total, "total_squares": self.total_squares}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.seen = list(state["seen"])
-        self.total = state["total"]
-        self.total_squares = state["total_squares"]

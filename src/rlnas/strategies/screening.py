@@ -18,14 +18,16 @@ pass for measurements. A candidate evaluated before is told its real reward inst
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
+from pydantic import Field
 
 from rlnas.controllers.features import ArchitectureFeatures
 from rlnas.controllers.model_selection import SelectedRewardModel
 from rlnas.space import Architecture, SearchSpace
 from rlnas.strategies.base import Strategy
+from rlnas.strategies.options import RefitGrowth, StrategyOptionError
 from rlnas.trial import Status, Trial
 
 ESTIMATED = {"estimated": True}
@@ -46,16 +48,20 @@ class Screened(Strategy):
     def __init__(
         self,
         inner: Strategy,
-        pool: int = 50,
-        top_k: int = 5,
-        warmup: int = 10,
-        refit_growth: float = 0.1,
+        pool: Annotated[
+            int, Field(ge=1, le=100_000, description="Proposals drawn and ranked per round.")
+        ] = 50,
+        top_k: Annotated[
+            int, Field(ge=1, le=100_000, description="The best-ranked of them evaluated.")
+        ] = 5,
+        warmup: Annotated[
+            int, Field(ge=1, le=100_000, description="Evaluations before the model ranks.")
+        ] = 10,
+        refit_growth: RefitGrowth = 0.1,
     ) -> None:
         super().__init__(inner.space, inner.seed)
-        if not 1 <= top_k <= pool:
-            raise ValueError(f"top_k must be between 1 and pool ({pool}), got {top_k}")
-        if warmup < 1 or refit_growth < 0:
-            raise ValueError("warmup must be at least 1 evaluation and refit_growth at least 0")
+        if top_k > pool:
+            raise StrategyOptionError(f"screening: top_k must be <= pool ({pool}) (got {top_k})")
         self.inner = inner
         self.name = inner.name
         self.pool = pool
