@@ -9,6 +9,7 @@ from strategy_helpers import BEST, count_best, run, toy_space
 
 import rlnas
 from rlnas.controllers.model_selection import SelectedRewardModel
+from rlnas.controllers.surrogate import RewardModel
 from rlnas.space import Choices, Growth, SearchSpace
 from rlnas.space.growth import episode_space
 from rlnas.space.nas_bench_graph import nas_bench_graph_space
@@ -33,7 +34,9 @@ def declaring_space() -> SearchSpace:
 def model_of(strategy: rlnas.Strategy) -> SelectedRewardModel:
     """The fitted reward model inside a model-based strategy or a screened one."""
     model = strategy.model
-    return model if isinstance(model, SelectedRewardModel) else model.model
+    shared = model if isinstance(model, RewardModel) else model.model
+    assert isinstance(shared.regressor, SelectedRewardModel)
+    return shared.regressor
 
 
 def screened(space: SearchSpace) -> Screened:
