@@ -16,22 +16,39 @@ tables make large. A weight sample is drawn by Matheron's rule (prior sample, co
 data; Wilson et al., ICML 2020). The prior variances and the noise are chosen by the evidence
 (marginal likelihood) over a small grid, once the points have grown by a quarter; the quality
 gate reads the Kendall tau of the leave-one-out predictions, which a GP gives in closed form.
+Its matrices are small (a few hundred rows), where BLAS threads cost more than they save on a
+shared machine: the algebra runs on one thread (threadpoolctl, which scikit-learn requires).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from itertools import combinations, product
 from typing import Any, Literal
 
 import numpy as np
+from scipy.linalg import cholesky, solve_triangular
 
 Pairs = Literal["adjacent", "all"]
 SIGNAL = (0.5, 0.75, 0.9, 0.97)
 """Grid of the share of the (standardised) reward's variance that the model explains."""
 PAIR_SHARE = (0.0, 0.25, 0.5, 0.75)
 """Grid of the share of that signal that the pair terms carry."""
+
+
+@cache
+def _blas() -> Any:
+    """threadpoolctl's controller, built once (building it inspects the loaded libraries)."""
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
+
+
+def _one_thread() -> Any:
+    """A context in which BLAS runs on one thread."""
+    return _blas().limit(limits=1, user_api="blas")
 
 
 @dataclass(frozen=True)
@@ -106,7 +123,8 @@ class PairwiseModel:
             raise ValueError("fit needs at least one evaluated architecture")
         count = len(self.targets)
         if count >= 3 and count >= 1.25 * self.selected_on:
-            self._select()
+            with _one_thread():
+                self._select()
             self.selected_on = count
         self._solved = None
 
@@ -126,17 +144,17 @@ class PairwiseModel:
             unary, pair, noise = self._variances(signal, share)
             gram = unary * decisions + pair * pairs + noise * np.eye(len(targets))
             try:
-                lower = np.linalg.cholesky(gram)
+                lower = cholesky(gram, lower=True, check_finite=False)
             except np.linalg.LinAlgError:
                 continue
-            solved = np.linalg.solve(lower, targets)
+            solved = solve_triangular(lower, targets, lower=True, check_finite=False)
             evidence = -0.5 * solved @ solved - np.log(np.diag(lower)).sum()
             if best is None or evidence > best[0]:
                 best = (evidence, signal, share, lower)
         if best is None:
             return
         _, self.signal, self.pair_share, lower = best
-        inverse = np.linalg.inv(lower)
+        inverse = solve_triangular(lower, np.eye(len(targets)), lower=True, check_finite=False)
         precision = inverse.T @ inverse
         loo = targets - precision @ targets / np.diag(precision)
         tau = kendalltau(loo, targets).statistic if len(targets) > 2 else np.nan
@@ -149,10 +167,18 @@ class PairwiseModel:
             unary, pair, noise = self._variances(self.signal, self.pair_share)
             decisions, pairs = self._agreements(self.points, self.points)
             gram = unary * decisions + pair * pairs + noise * np.eye(len(targets))
-            lower = np.linalg.cholesky(gram)
-            weights = np.linalg.solve(lower.T, np.linalg.solve(lower, targets))
+            with _one_thread():
+                lower = cholesky(gram, lower=True, check_finite=False)
+            weights = self._solve_gram(lower, targets)
             self._solved = (lower, weights, mean, scale)
         return self._solved
+
+    @staticmethod
+    def _solve_gram(lower: np.ndarray, right: np.ndarray) -> np.ndarray:
+        """``gram^-1 right`` from the gram matrix's Cholesky factor."""
+        with _one_thread():
+            half = solve_triangular(lower, right, lower=True, check_finite=False)
+            return solve_triangular(lower, half, lower=True, trans=1, check_finite=False)
 
     # --- predicting ------------------------------------------------------------------------------
     def predict(self, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -164,7 +190,8 @@ class PairwiseModel:
         unary, pair, _ = self._variances(self.signal, self.pair_share)
         decisions, pairs = self._agreements(indices, self.points)
         cross = unary * decisions + pair * pairs
-        explained = np.linalg.solve(lower, cross.T)
+        with _one_thread():
+            explained = solve_triangular(lower, cross.T, lower=True, check_finite=False)
         prior = unary * len(self.sizes) + pair * len(self.pairs)
         variance = np.maximum(prior - (explained**2).sum(axis=0), 0.0)
         return mean + scale * (cross @ weights), scale * np.sqrt(variance)
@@ -183,7 +210,7 @@ class PairwiseModel:
         points = self.points
         prior = Tables(tuple(drawn_unary), tuple(drawn_pair), self.pairs).score(points)
         residual = targets - prior - rng.normal(0.0, np.sqrt(noise), len(targets))
-        correction = np.linalg.solve(lower.T, np.linalg.solve(lower, residual))
+        correction = self._solve_gram(lower, residual)
         for i, table in enumerate(drawn_unary):
             np.add.at(table, points[:, i], unary * correction)
         for (i, j), table in zip(self.pairs, drawn_pair):
