@@ -149,7 +149,7 @@ def test_diagnostics_report_the_plan_and_the_model(name: str) -> None:
         strategy.tell(architecture, Trial(number, architecture, {"accuracy": value}, value))
     found = strategy.diagnostics()
     json.dumps(found)
-    assert found["planned"] == 25 - 10  # every proposal after the warm-up was planned
+    assert found["plans"] == 25 - 10  # every proposal after the warm-up was planned
     assert found["model_quality"] > 0.5  # the model ranks what it was fit on well
     assert {"predicted", "model_error"} <= set(found)
 
@@ -179,5 +179,5 @@ def test_progressive_planners_grow_the_best_network(name: str) -> None:
             reward = value(architecture)
             strategy.tell(architecture, Trial(number, architecture, {"accuracy": reward}, reward))
         found.append(best in asked)
-        assert strategy.diagnostics()["planned"] > 0
+        assert strategy.diagnostics()["plans"] > 0
     assert sum(found) >= 2, found

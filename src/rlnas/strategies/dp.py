@@ -47,7 +47,11 @@ class DynamicProgramming(ModelBasedSearch):
     """The best architecture of a posterior sample by a backward pass over the decisions.
 
     Defaults were chosen by validation regret on NAS-Bench-Graph cora and citeseer and the
-    synthetic tables syn:chain8 and syn:nk15 at budgets 50 and 100.
+    synthetic tables syn:chain8 and syn:nk15 at budgets 50 and 100 (6 seeds, regret in units
+    of each table's spread, mean over the 8 cells): ``pairs="adjacent"`` 0.19 against 0.25 for
+    all pairs (a sample of many uncertain pair terms explores almost at random) and 0.22 for
+    ``reward_shaping="normalize"`` with all pairs; ``warmup``, ``parents`` and ``mutants`` were
+    not tuned.
     """
 
     name = "dp"
@@ -59,7 +63,7 @@ class DynamicProgramming(ModelBasedSearch):
         pairs: Annotated[
             Pairs,
             Field(description="Pair terms of the model: adjacent (exact pass) or all pairs."),
-        ] = "all",
+        ] = "adjacent",
         parents: Annotated[
             int, Field(ge=1, description="Best evaluated architectures mutated when needed.")
         ] = 5,

@@ -148,7 +148,7 @@ class ModelBasedSearch(Strategy):
         ]
 
     def diagnostics(self) -> dict[str, Any]:
-        found: dict[str, Any] = {"planned": self.plans}
+        found: dict[str, Any] = {"plans": self.plans}
         if self.model.quality is not None:
             found["model_quality"] = self.model.quality
         if self.last_prediction is not None:

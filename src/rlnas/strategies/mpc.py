@@ -38,8 +38,12 @@ from rlnas.strategies.reward_shaping import ShapingMode
 class MPC(ModelBasedSearch):
     """Cross-entropy planning plus mutations of the best, under a learned reward model.
 
-    Defaults (see the options' descriptions) were chosen by validation regret on NAS-Bench-Graph
-    cora and citeseer and the synthetic tables syn:chain8 and syn:nk15 at budgets 50 and 100.
+    Defaults were compared by validation regret on NAS-Bench-Graph cora and citeseer and the
+    synthetic tables syn:chain8 and syn:nk15 at budgets 50 and 100 (6 seeds, regret in units
+    of each table's spread, mean over the 8 cells): Thompson on all pairs 0.18, adjacent pairs
+    0.18, ucb 0.16, normalized rewards 0.16, no cross-entropy rounds 0.18, all within the seeds'
+    noise; Thompson sampling on all pairs was kept. ``population``, ``elite_fraction``,
+    ``smoothing``, ``parents``, ``mutants`` and ``warmup`` were not tuned.
     """
 
     name = "mpc"

@@ -4,6 +4,10 @@ A policy that has converged keeps drawing its mode, and a repeat teaches it noth
 the user wall time. ``new_neighbour`` returns an architecture one decision away from the given
 one (two, three, ... if every closer one is taken) that is not in ``taken``: a new architecture
 as near the mode as the space allows.
+
+The planners (``mpc``, ``dp``) work on rows of option indices instead: ``mutations`` and
+``all_neighbours`` make candidate rows near the best architectures, and ``OpenOptions`` says
+which rows the space's ``allowed`` and rules leave open (and repairs the others).
 """
 
 from __future__ import annotations
