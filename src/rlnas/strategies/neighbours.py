@@ -76,6 +76,8 @@ class OpenOptions:
         self.space = space
         self.sizes = np.array([len(choice.options) for choice in space.choices])
         self._masks: dict[tuple[int, ...], np.ndarray] = {}
+        self._radix = np.cumprod([1, *self.sizes[:-1]]).astype(np.int64)
+        self._valid: dict[int, bool] = {}  # a row's validity by its mixed-radix code
         # no allowed and no rule: every row of option indices is an architecture
         self.free = not space.rules and all(choice.allowed is None for choice in space.choices)
 
@@ -113,9 +115,20 @@ class OpenOptions:
 
     def repair_all(self, rows: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """The rows that ``repair`` makes architectures of (dead ends dropped)."""
+        rows = np.asarray(rows, dtype=int)
         if self.free:
-            return np.asarray(rows, dtype=int)
-        fixed = [found for row in rows if (found := self.repair(row, rng)) is not None]
+            return rows
+        if len(self._valid) > 1_000_000:  # bound the memory a huge space could take
+            self._valid.clear()
+        fixed = []
+        for row, code in zip(rows, (rows @ self._radix).tolist()):
+            valid = self._valid.get(code)
+            if valid is None:
+                valid = self._valid[code] = self.valid(row)
+            if valid:
+                fixed.append(row)
+            elif (found := self.repair(row, rng)) is not None:
+                fixed.append(np.array(found))
         return np.array(fixed, dtype=int).reshape(-1, len(self.sizes))
 
 
