@@ -87,8 +87,10 @@ class DynamicProgramming(ModelBasedSearch):
         super().__init__(
             space, seed, warmup, reward_shaping, episodes, "pairwise", pairs, refit_growth
         )
+        self._tables: Tables | None = None  # the sample of the proposal being planned
 
     def scorer(self) -> Scorer:
+        """One posterior sample; ``plan`` optimises over the same one."""
         self._tables = self.model.tables(self.rng)
         return self._tables.score
 
@@ -100,6 +102,7 @@ class DynamicProgramming(ModelBasedSearch):
 
     def plan(self, scorer: Scorer) -> tuple[np.ndarray, np.ndarray]:
         tables = self._tables
+        assert tables is not None, "scorer() draws the sample that plan() optimises"
         found = []
         best = self.best_under(tables)
         if best is not None:
