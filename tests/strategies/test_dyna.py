@@ -68,7 +68,7 @@ def test_dyna_ppo_uses_the_model_and_learns_the_best_option() -> None:
         (architecture,) = strategy.ask(1)
         strategy.tell(architecture, trial_of(number, architecture))
     assert strategy.model_rounds_total > 0
-    assert strategy.model.quality >= strategy.quality_threshold
+    assert strategy.model.trusted
     assert min(best_option_probabilities(strategy)) > 0.5
     last = [count_best(a) for a in strategy.ask(10)]
     # random search averages 5/3; new proposals near the mode (repeats are avoided) average more

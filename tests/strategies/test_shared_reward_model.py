@@ -9,6 +9,7 @@ from strategy_helpers import BEST, count_best, run, toy_space
 
 import rlnas
 from rlnas.controllers.model_selection import SelectedRewardModel
+from rlnas.controllers.surrogate import RewardModel
 from rlnas.space import Choices, Growth, SearchSpace
 from rlnas.space.growth import episode_space
 from rlnas.space.nas_bench_graph import nas_bench_graph_space
@@ -33,7 +34,9 @@ def declaring_space() -> SearchSpace:
 def model_of(strategy: rlnas.Strategy) -> SelectedRewardModel:
     """The fitted reward model inside a model-based strategy or a screened one."""
     model = strategy.model
-    return model if isinstance(model, SelectedRewardModel) else model.model
+    shared = model if isinstance(model, RewardModel) else model.model
+    assert isinstance(shared.regressor, SelectedRewardModel)
+    return shared.regressor
 
 
 def screened(space: SearchSpace) -> Screened:
@@ -43,7 +46,8 @@ def screened(space: SearchSpace) -> Screened:
 @pytest.mark.parametrize("name", ["mcts", "dyna-q", "dyna-ppo", "screened"])
 def test_a_space_s_declared_features_reach_the_shared_model(name: str) -> None:
     space = declaring_space()
-    strategy = screened(space) if name == "screened" else make_strategy(name, space, seed=0)
+    pool = {"model": "pool"}  # the pool reads declared features; the pairwise model does not
+    strategy = screened(space) if name == "screened" else make_strategy(name, space, 0, pool)
     run(strategy, 30)
     model = model_of(strategy)
     assert model.fitted
@@ -57,7 +61,11 @@ def test_progressive_mcts_fits_the_declared_features_of_whole_episodes() -> None
     space = nas_bench_graph_space("cora")
     assert episode_space(space).features == space.features
     strategy = make_strategy(
-        "mcts", declaring_space(), seed=0, episodes=EpisodeSettings(mode="progressive")
+        "mcts",
+        declaring_space(),
+        seed=0,
+        options={"model": "pool"},
+        episodes=EpisodeSettings(mode="progressive"),
     )
     run(strategy, 30)
     one_hot = sum(len(choice.options) for choice in episode_space(declaring_space()).choices)
@@ -77,10 +85,21 @@ def test_screening_ranks_the_known_best_architecture_first() -> None:
 
 
 def test_mcts_selects_its_model_by_cross_validation_when_the_data_doubled() -> None:
-    strategy = make_strategy("mcts", toy_space(), seed=0)
+    strategy = make_strategy("mcts", toy_space(), seed=0, options={"model": "pool"})
     run(strategy, 60)
     model = model_of(strategy)
     assert model.quality is not None and model.scores  # the pool was cross-validated
     # rescored at the first refits from 12, 24 and 48 points on (when they had doubled), not at
     # every refit: the last refit came at 57-59 points
     assert 48 <= model.selected_on < 56
+
+
+@pytest.mark.parametrize("name", ["mcts", "dyna-q", "dyna-ppo", "mpc", "dp", "screened"])
+def test_every_model_based_strategy_holds_the_one_reward_model(name: str) -> None:
+    space = toy_space()
+    strategy = screened(space) if name == "screened" else make_strategy(name, space, seed=0)
+    run(strategy, 25)
+    model = strategy.model if isinstance(strategy.model, RewardModel) else strategy.model.model
+    assert isinstance(model, RewardModel)
+    assert model.fitted and len(model.rows) >= 20  # one row per distinct evaluation
+    assert model.quality is not None and -1 <= model.quality <= 1

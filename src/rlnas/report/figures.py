@@ -145,7 +145,11 @@ def diagnostics(run: Run) -> list[go.Figure]:
     scalars = [k for k in ("baseline", "value", "predicted") if any(k in d for _, d in reports)]
     if scalars:
         figures.append(_scalars(run, reports, scalars, "Baseline and value estimates", "reward"))
-    for key, title in (("epsilon", "Exploration rate ε"), ("model_error", "Reward model error")):
+    for key, title in (
+        ("epsilon", "Exploration rate ε"),
+        ("model_error", "Reward model error"),
+        ("model_quality", "Reward model quality (out-of-sample Kendall tau)"),
+    ):
         if any(key in d for _, d in reports):
             figures.append(_scalars(run, reports, [key], title, key, with_reward=False))
     return figures
@@ -169,7 +173,7 @@ def _readable(diagnostics: Mapping[str, Any]) -> dict[str, Any]:
                 for name, values in diagnostics[key].items()
                 if isinstance(values, list) and values
             }
-    for key in ("baseline", "value", "predicted", "epsilon", "model_error"):
+    for key in ("baseline", "value", "predicted", "epsilon", "model_error", "model_quality"):
         if _is_number(diagnostics.get(key)):
             readable[key] = diagnostics[key]
     return {key: value for key, value in readable.items() if value != {}}

@@ -2,17 +2,17 @@
 (Angermueller et al., ICLR 2020).
 
 Data: real episodes fill PPO's batch exactly as in ``strategies/ppo.py``, and every distinct
-evaluated architecture also enters the reward model (``PlanningModel``: the cross-validated
-``SelectedRewardModel``). Update: after each real batch, PPO's own update; then, whenever the
-model is refit (on its schedule; between refits it has nothing new to teach), the *model phase*:
-if the model's cross-validated Kendall tau on the evaluations so far reaches
-``quality_threshold``, up to ``model_rounds`` rounds each sample ``model_batch`` walks from the
-policy, reward them with the model's prediction minus a density penalty, ``novelty_weight``
-times the number of evaluated walks within Hamming distance ``novelty_radius`` (the paper's
-penalty, which keeps the policy from proposing what it already knows), and run PPO's update on
-them. Rounds stop early when the model's mean uncertainty on the round's walks has doubled since
-the first (FLEXS's rule: the policy has left the region the model knows). A model below the
-threshold skips the phase: plain PPO.
+evaluated architecture also enters the reward model (``PlanningModel``, over the shared
+``RewardModel``). Update: after each real batch, PPO's own update; then, whenever the model is refit
+(on its schedule; between refits it has nothing new to teach), the *model phase*: if the model
+passes its quality gate (its cross-validated Kendall tau on the evaluations so far reaches
+``min_quality``), up to ``model_rounds`` rounds each sample ``model_batch`` walks from the policy,
+reward them with the model's prediction minus a density penalty, ``novelty_weight`` times the number
+of evaluated walks within Hamming distance ``novelty_radius`` (the paper's penalty, which keeps the
+policy from proposing what it already knows), and run PPO's update on them. Rounds stop early when
+the model's mean uncertainty on the round's walks has doubled since the first (FLEXS's rule: the
+policy has left the region the model knows). A model below the threshold skips the phase: plain
+PPO.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from typing import Annotated, Any
 import numpy as np
 from pydantic import Field
 
+from rlnas.controllers.surrogate import ModelKind
 from rlnas.space import Architecture, SearchSpace
 from rlnas.strategies.episodes import Episode
 from rlnas.strategies.options import RefitGrowth
@@ -33,7 +34,7 @@ class DynaPPO(PPO):
     """PPO with rounds of model-rewarded updates between real batches.
 
     ``model_rounds``: the most model rounds per real batch (the paper's M). ``model_batch``:
-    walks per model round. ``quality_threshold``: the cross-validated Kendall tau the model
+    walks per model round. ``min_quality``: the cross-validated Kendall tau the model
     needs (FLEXS gated on R^2 >= 0.5; tau is what a search needs and sits lower for the same
     model). Measured at 40 points, a model of pure noise cross-validated between -0.18 and 0.32
     (6 seeds), and on the policy's own evaluations of nbg:cora at 100 points between 0.05 and
@@ -43,6 +44,7 @@ class DynaPPO(PPO):
     5-decision toy space, after 60 evaluations the mode's neighbours were all known and the
     penalty pushed the policy off the best option of a decision.
     ``refit_growth``: the model is refit once the evaluations have grown by this fraction.
+    ``model``: the shared ``RewardModel``'s kind.
     ``ppo``: the keywords of ``PPO`` (and through it of ``PolicySearch``).
     """
 
@@ -58,8 +60,8 @@ class DynaPPO(PPO):
         model_batch: Annotated[
             int, Field(ge=2, le=100_000, description="Walks in a model-rewarded round.")
         ] = 16,
-        quality_threshold: Annotated[
-            float, Field(ge=-1, le=1, description="The model's Kendall tau needed to use it.")
+        min_quality: Annotated[
+            float, Field(ge=-1, le=1, description="The model's Kendall tau needed to plan.")
         ] = 0.3,
         novelty_weight: Annotated[
             float, Field(ge=0, le=1000, description="Penalty on walks near evaluated ones.")
@@ -68,15 +70,17 @@ class DynaPPO(PPO):
             int, Field(ge=0, le=1000, description="Decisions apart that count as near.")
         ] = 0,
         refit_growth: RefitGrowth = 0.3,
+        model: Annotated[
+            ModelKind, Field(description="The reward model: pool (cross-validated) or pairwise.")
+        ] = "pool",
         **ppo: Any,
     ) -> None:
         super().__init__(space, seed, **ppo)
         self.model_rounds = model_rounds
         self.model_batch = model_batch
-        self.quality_threshold = quality_threshold
         self.novelty_weight = novelty_weight
         self.novelty_radius = novelty_radius
-        self.model = PlanningModel(self.episodes, refit_growth)
+        self.model = PlanningModel(self.episodes, refit_growth, min_quality, model)
         self.known: list[list[int]] = []  # option indices of every evaluated walk
         self.rounds_used = 0  # model rounds of the latest model phase
         self.model_rounds_total = 0
@@ -96,8 +100,7 @@ class DynaPPO(PPO):
         self.rounds_used = 0
         if not self.model.refit_if_stale(self.shaper, self.rng):
             return  # the model has no news since the last phase: it would teach the same
-        quality = self.model.quality
-        if quality is None or quality < self.quality_threshold:
+        if not self.model.trusted:
             return
         first_spread = None
         for _ in range(self.model_rounds):

@@ -1,22 +1,22 @@
 """Monte Carlo tree search over the decision sequence, leaves valued by a reward model (AlphaX).
 
-Tree: one node per partial architecture (the option indices chosen so far) with a visit count and
-a value sum. A simulation descends by UCT, ``Q + c * sqrt(ln N_parent / N_child)``, trying every
-open option of a node once before choosing among them, completes the architecture uniformly at
-random (rollout), values it, and backs that value up the path. Evaluated leaves, and subtrees with
-nothing else left, are closed to simulations, so each one reaches a new leaf, worth what the reward
-model plans for it: ``mean + kappa * std`` (optimism under the model's uncertainty). The model is
-the one every model-based strategy shares (``SelectedRewardModel``, chosen by cross-validation, on
-``ArchitectureFeatures``: one-hot plus what the space declares). Real evaluations are backed up
-into the tree with their shaped reward, and the model is refit as they arrive.
-``ask`` runs ``simulations`` simulations and proposes the not-yet-evaluated leaf they reached with
-the best planned value (Wistuba 2017; AlphaX, Wang et al. 2019). The simulations of one ask are
-valued together, with one prediction: each counts its visit at once and adds its value after the
-last one (a "virtual loss", as parallel tree search does), because one prediction of the pool's
-models costs about what 32 do. Until ``warmup`` architectures are evaluated there is nothing to
-learn from, and it proposes random ones.
-Progressive (``Episodes``), the tree is over the decisions of growing episodes, a leaf is a whole
-episode, and its value (backed up and fit by the model) is the episode's discounted return.
+Tree: one node per partial architecture (the option indices chosen so far) with a visit count and a
+value sum. A simulation descends by UCT, ``Q + c * sqrt(ln N_parent / N_child)``, trying every open
+option of a node once before choosing among them, completes the architecture uniformly at random
+(rollout), values it, and backs that value up the path. Evaluated leaves, and subtrees with nothing
+else left, are closed to simulations, so each one reaches a new leaf, worth what the reward model
+plans for it: ``mean + kappa * std`` (optimism under the model's uncertainty). The model is the one
+every model-based strategy shares (``RewardModel``; by default its pool, chosen by cross-validation,
+on ``ArchitectureFeatures``: one-hot plus what the space declares). Real evaluations are backed up
+into the tree with their shaped reward, and the model is refit as they arrive. ``ask`` runs
+``simulations`` simulations and proposes the not-yet-evaluated leaf they reached with the best
+planned value (Wistuba 2017; AlphaX, Wang et al. 2019). The simulations of one ask are valued
+together, with one prediction: each counts its visit at once and adds its value after the last one
+(a "virtual loss", as parallel tree search does), because one prediction of the pool's models costs
+about what 32 do. Until ``warmup`` architectures are evaluated there is nothing to learn from, and
+it proposes random ones. Progressive (``Episodes``), the tree is over the decisions of growing
+episodes, a leaf is a whole episode, and its value (backed up and fit by the model) is the episode's
+discounted return.
 """
 
 from __future__ import annotations
@@ -27,9 +27,8 @@ from typing import Annotated, Any
 import numpy as np
 from pydantic import Field
 
-from rlnas.controllers.features import ArchitectureFeatures
-from rlnas.controllers.model_selection import SelectedRewardModel
 from rlnas.controllers.regressors import CANDIDATES, RegressorName
+from rlnas.controllers.surrogate import ModelKind, RewardModel
 from rlnas.space import Architecture, SearchSpace
 from rlnas.strategies.base import Strategy
 from rlnas.strategies.episodes import Episode, Episodes, EpisodeSettings
@@ -47,16 +46,19 @@ class MCTS(Strategy):
     ``simulations`` per ask (AlphaX ran hundreds per proposal; a few dozen keep ask cheap),
     ``exploration`` is UCT's c (on rank-shaped rewards in [0, 1]), ``kappa`` the weight of the
     model's uncertainty in a leaf's planned value, ``warmup`` the random architectures before the
-    model is trusted. The model: ``candidates``, the pool ``SelectedRewardModel`` chooses from
-    by cross-validation (when its points have doubled), ``space_features`` whether the features
-    a space declares join the one-hot encoding, ``max_points`` the most recent evaluations it is
-    fit on. It is refit once the evaluations have grown by ``refit_growth`` (a fraction, at least
-    one new evaluation) since its last fit: after every one up to 20, every 5th at 100, every
-    50th at 1,000 (0: after every one). The whole pool on one-hot + declared features was
-    preferred to the kernel ensemble alone on one-hot, and 5 % to rarer refits, by validation
-    regret on NAS-Bench-Graph cora and citeseer; the price is CPU, mostly the refits
-    (``benchmarks/tabular_strategies.py`` reports the default's). ``candidates=["kernel"],
-    space_features=False`` is the cheap model.
+    model is trusted. The model (``RewardModel``, shared with the other model-based
+    strategies): ``model`` its kind. ``pairwise`` (the default; Bayesian, a term per decision
+    and per pair) against ``pool`` (the cross-validated regressors on one-hot plus declared
+    features), validation regret in units of each table's spread at budgets 50 and 100 on
+    NAS-Bench-Graph cora and citeseer and syn:chain8 and syn:nk15 (6 seeds, mean of the 8
+    cells): 0.226 against 0.200, level on cora and citeseer (0.169 against 0.172), behind on
+    chain8 at 50; at 2.3 against 87 ms of CPU per architecture. The pool's options:
+    ``candidates``, the regressors ``SelectedRewardModel`` chooses from by cross-validation,
+    ``space_features`` whether the features a space declares join the one-hot encoding.
+    ``max_points``: the most recent evaluations the model is fit on. It is refit once the
+    evaluations have grown by ``refit_growth`` (a fraction, at least one new evaluation) since
+    its last fit: after every one up to 20, every 5th at 100, every 50th at 1,000 (0: after
+    every one); 5 % was preferred to rarer refits for the pool on cora and citeseer.
     ``reward_shaping`` is what the model is fit to. ``episodes``: one-shot or progressive
     (``EpisodeSettings``).
     """
@@ -80,6 +82,9 @@ class MCTS(Strategy):
         warmup: Annotated[
             int, Field(ge=1, le=100_000, description="Random architectures before the model.")
         ] = 10,
+        model: Annotated[
+            ModelKind, Field(description="The reward model: pairwise (Bayesian) or pool.")
+        ] = "pairwise",
         candidates: Annotated[
             tuple[RegressorName, ...],
             Field(min_length=1, description="The regressors the reward model is chosen from."),
@@ -99,23 +104,24 @@ class MCTS(Strategy):
         self.exploration = exploration
         self.kappa = kappa
         self.warmup = warmup
-        self.refit_growth = refit_growth
         self.episodes = Episodes(space, episodes)
-        self.model = SelectedRewardModel(
-            candidates, top=min(3, len(candidates)), max_points=max_points
+        self.model = RewardModel(
+            self.episodes.space,
+            model,
+            candidates=candidates,
+            space_features=space_features,
+            max_points=max_points,
+            refit_growth=refit_growth,
         )
-        self.features = ArchitectureFeatures(self.episodes.space, None if space_features else ())
         self.shaper = RewardShaper(reward_shaping)
         self.visits: dict[Node, int] = {}
         self.totals: dict[Node, float] = {}
         self.evaluated: list[Episode] = []  # distinct walks, in the order told
-        self.leaves: list[Node] = []  # the option indices of each evaluated walk
         # nodes with nothing new below: evaluated leaves (or leaves isomorphic to one), and inner
         # nodes whose every open child is exhausted; simulations never enter them
         self.exhausted: set[Node] = set()
         self.told_keys: set[str] = set()
         self.in_flight: set[str] = set()  # walks proposed by the ask under way
-        self.model_size = 0  # how many evaluations the model was last fit on
         self.last_prediction: float | None = None
         self.last_error: float | None = None
         # caches: pure functions of the space, or of the model since its last fit
@@ -202,7 +208,7 @@ class MCTS(Strategy):
         """Plan mean + kappa * std for the leaves not valued since the last refit, in one call."""
         new = list(dict.fromkeys(leaf for leaf in leaves if leaf not in self._planned))
         if new:
-            mean, std = self.model.predict(self.features.from_indices(new))
+            mean, std = self.model.predict(new)
             for leaf, value in zip(new, mean + self.kappa * std):
                 self._planned[leaf] = float(value)
 
@@ -249,25 +255,24 @@ class MCTS(Strategy):
             self.evaluated.append(episode)
             self.told_keys.add(episode.walk.key)
             leaf = tuple(self.episodes.space.encode(episode.walk))
-            self.leaves.append(leaf)
+            self.model.observe(leaf)
             self._exhaust(leaf)
             self._backup([leaf[:depth] for depth in range(len(leaf) + 1)], value)
 
     def _refit_if_stale(self) -> None:
-        """Fit the model on every evaluation, rewards shaped as the shaper sees them now."""
-        new = len(self.evaluated) - self.model_size
-        if new < max(1, self.refit_growth * self.model_size):
-            return
-        features = self.features.from_indices(self.leaves)
-        targets = np.array(
-            [
+        """Fit the model on every evaluation when due, rewards shaped as the shaper sees them
+        now; an evaluated leaf is then planned at its own value."""
+        targets: list[float] = []
+
+        def shaped() -> list[float]:
+            targets.extend(
                 self.episodes.returns(episode, self.episodes.reshaped(episode, self.shaper))[0]
                 for episode in self.evaluated
-            ]
-        )
-        self.model.fit(features, targets, self.rng)
-        self.model_size = len(self.evaluated)
-        self._planned = {leaf: float(t) for leaf, t in zip(self.leaves, targets)}
+            )
+            return targets
+
+        if self.model.refit_if_due(shaped, self.rng):
+            self._planned = {leaf: float(t) for leaf, t in zip(self.model.rows, targets)}
 
     def diagnostics(self) -> dict[str, Any]:
         found: dict[str, Any] = {}
@@ -283,7 +288,6 @@ class MCTS(Strategy):
             **super().state_dict(),
             "shaper": self.shaper.state_dict(),
             "model": self.model.state_dict(),
-            "model_size": self.model_size,
             "tree": [
                 (list(node), self.visits[node], self.totals.get(node, 0.0)) for node in self.visits
             ],
@@ -299,13 +303,11 @@ class MCTS(Strategy):
         super().load_state_dict(state)
         self.shaper.load_state_dict(state["shaper"])
         self.model.load_state_dict(state["model"])
-        self.model_size = int(state["model_size"])
         self.visits = {tuple(node): int(visits) for node, visits, _ in state["tree"]}
         self.totals = {tuple(node): float(total) for node, _, total in state["tree"]}
         self.evaluated = [self.episodes.load_episode(episode) for episode in state["evaluated"]]
         self.episodes.load_state_dict(state["episodes"])
         self.told_keys = {episode.walk.key for episode in self.evaluated}
-        self.leaves = [tuple(self.episodes.space.encode(e.walk)) for e in self.evaluated]
         self.exhausted = {tuple(node) for node in state["exhausted"]}
         self._planned = {tuple(leaf): float(value) for leaf, value in state["planned"]}
         self.last_prediction = state["last_prediction"]

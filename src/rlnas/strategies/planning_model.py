@@ -2,15 +2,15 @@
 
 Both ``dyna-q`` and ``dyna-ppo`` learn from far more episodes than the budget pays for by
 asking a reward model what an episode would have earned (Sutton 1990, Dyna; Angermueller et al.
-ICLR 2020, DyNA-PPO). ``PlanningModel`` holds that model (``SelectedRewardModel``): it is fit on
+ICLR 2020, DyNA-PPO). ``PlanningModel`` holds that model (the shared ``RewardModel``): it is fit on
 every distinct architecture evaluated so far, with its reward shaped as the strategy's shaper
 sees it now, and ``simulate`` turns walks into ``Episode`` objects whose step rewards are the
 model's predictions, ready for the strategy's own update. One-shot, a walk is one architecture;
 progressive, every network along the walk (``rlnas.space.growth.points``) is predicted, so a
 simulated episode is rewarded step by step like a real one.
 
-Refits follow a schedule: once the evaluations have grown by ``refit_growth`` (a fraction, and at
-least one new point), so a long search refits ever more rarely.
+Refits follow the model's schedule (``refit_growth``) and planning its quality gate
+(``min_quality``, read as ``trusted``).
 """
 
 from __future__ import annotations
@@ -20,8 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from rlnas.controllers.features import ArchitectureFeatures
-from rlnas.controllers.model_selection import SelectedRewardModel
+from rlnas.controllers.surrogate import ModelKind, RewardModel
 from rlnas.space import Architecture
 from rlnas.space.growth import points
 from rlnas.strategies.episodes import Episode, Episodes
@@ -35,24 +34,26 @@ class PlanningModel:
         self,
         episodes: Episodes,
         refit_growth: float = 0.2,
-        model: SelectedRewardModel | None = None,
-        features: ArchitectureFeatures | None = None,
+        min_quality: float = 0.3,
+        model: ModelKind = "pool",
     ) -> None:
-        if refit_growth < 0:
-            raise ValueError("refit_growth must be at least 0")
         self.episodes = episodes
-        self.refit_growth = refit_growth
-        self.model = model or SelectedRewardModel()
-        self.features = features or ArchitectureFeatures(episodes.grown)
+        self.model = RewardModel(
+            episodes.grown, model, refit_growth=refit_growth, min_quality=min_quality
+        )
         self.architectures: list[Architecture] = []  # distinct evaluated ones, in order told
         self.raw: list[float | None] = []  # their raw rewards, None where the trial failed
         self.keys: set[str] = set()
-        self.fitted_on = 0
 
     @property
     def quality(self) -> float | None:
-        """The model's cross-validated Kendall tau on the evaluations (None before selection)."""
+        """The model's out-of-sample Kendall tau on the evaluations (None before it is known)."""
         return self.model.quality
+
+    @property
+    def trusted(self) -> bool:
+        """Whether the model passes its quality gate: worth planning with."""
+        return self.model.trusted
 
     def record(self, episode: Episode) -> None:
         """Add the architectures a real episode evaluated (each distinct one once)."""
@@ -63,23 +64,23 @@ class PlanningModel:
                 self.keys.add(architecture.key)
                 self.architectures.append(architecture)
                 self.raw.append(raw)
+                self.model.observe(self.episodes.grown.encode(architecture))
 
     def refit_if_stale(self, shaper: RewardShaper, rng: np.random.Generator) -> bool:
         """Refit on every evaluation if enough are new; whether it was refit."""
-        new = len(self.raw) - self.fitted_on
-        if not self.raw or new < max(1, self.refit_growth * self.fitted_on):
-            return False
-        failure = shaper.failure_reward()
-        targets = [shaper.transform(failure if raw is None else raw) for raw in self.raw]
-        self.model.fit(self.features(self.architectures), np.array(targets), rng)
-        self.fitted_on = len(self.raw)
-        return True
+
+        def targets() -> list[float]:
+            failure = shaper.failure_reward()
+            return [shaper.transform(failure if raw is None else raw) for raw in self.raw]
+
+        return self.model.refit_if_due(targets, rng)
 
     def simulate(self, walks: Sequence[Architecture]) -> tuple[list[Episode], np.ndarray]:
         """Episodes of ``walks`` rewarded by the model, and each one's mean predicted std."""
         evaluated = [self._evaluated(walk) for walk in walks]
         flat = [architecture for found in evaluated for architecture in found]
-        mean, std = self.model.predict(self.features(flat)) if flat else (np.zeros(0),) * 2
+        rows = [self.episodes.grown.encode(architecture) for architecture in flat]
+        mean, std = self.model.predict(rows) if flat else (np.zeros(0),) * 2
         episodes, spread, start = [], [], 0
         for walk, found in zip(walks, evaluated):
             values = tuple(float(v) for v in mean[start : start + len(found)])
@@ -101,7 +102,6 @@ class PlanningModel:
         return {
             "architectures": list(self.architectures),
             "raw": list(self.raw),
-            "fitted_on": self.fitted_on,
             "model": self.model.state_dict(),
         }
 
@@ -109,5 +109,4 @@ class PlanningModel:
         self.architectures = list(state["architectures"])
         self.raw = [None if raw is None else float(raw) for raw in state["raw"]]
         self.keys = {architecture.key for architecture in self.architectures}
-        self.fitted_on = int(state["fitted_on"])
         self.model.load_state_dict(state["model"])

@@ -30,6 +30,8 @@ STRATEGIES: dict[str, str] = {
     "mcts": "rlnas.strategies.mcts:MCTS",
     "dyna-q": "rlnas.strategies.dyna_q:DynaQ",
     "dyna-ppo": "rlnas.strategies.dyna_ppo:DynaPPO",
+    "mpc": "rlnas.strategies.mpc:MPC",
+    "dp": "rlnas.strategies.dp:DynamicProgramming",
 }
 
 

@@ -1,12 +1,12 @@
 """Performance prediction: screen many proposals with a surrogate, evaluate only the best few.
 
 ``Screened`` wraps any strategy. Each round it draws ``pool`` proposals from the inner strategy,
-predicts their reward with the reward model fit on the architectures truly evaluated so far
-(``SelectedRewardModel`` on ``ArchitectureFeatures``, the model MCTS and the Dyna strategies plan
-with; BANANAS, White et al. AAAI 2021; PNAS, Liu et al. ECCV 2018, rank their candidates the same
-way) and queues the ``top_k`` most promising new ones; ``ask`` hands them out, so the search's
-budget counts only true evaluations. Until ``warmup`` architectures are evaluated there is
-nothing to fit, and proposals pass straight through.
+predicts their reward with the reward model fit on the architectures truly evaluated so far (the
+shared ``RewardModel``, its pool on ``ArchitectureFeatures``, which MCTS and the Dyna strategies
+plan with; BANANAS, White et al. AAAI 2021; PNAS, Liu et al. ECCV 2018, rank their candidates the
+same way) and queues the ``top_k`` most promising new ones; ``ask`` hands them out, so the search's
+budget counts only true evaluations. Until ``warmup`` architectures are evaluated there is nothing
+to fit, and proposals pass straight through.
 
 The inner strategy drew the whole pool and expects a result for each sample. The ones not chosen
 are told at once with their *predicted* reward, marked ``cached`` and ``extra["estimated"]``:
@@ -23,8 +23,7 @@ from typing import Annotated, Any
 import numpy as np
 from pydantic import Field
 
-from rlnas.controllers.features import ArchitectureFeatures
-from rlnas.controllers.model_selection import SelectedRewardModel
+from rlnas.controllers.surrogate import RewardModel
 from rlnas.space import Architecture, SearchSpace
 from rlnas.strategies.base import Strategy
 from rlnas.strategies.options import RefitGrowth, StrategyOptionError
@@ -41,7 +40,7 @@ class Screened(Strategy):
     ``warmup``: true evaluations before screening starts. ``refit_growth``: the model is refit
     once the evaluations have grown by this fraction (and by at least one), which bounds what a
     long search spends on refits; the pool is cross-validated again when they have doubled
-    (``SelectedRewardModel``). The strategy keeps the inner strategy's name, so a stored
+    (``RewardModel``). The strategy keeps the inner strategy's name, so a stored
     experiment names the strategy that searched; its config says it was screened.
     """
 
@@ -68,12 +67,9 @@ class Screened(Strategy):
         self.top_k = top_k
         self.warmup = warmup
         self.refit_growth = refit_growth
-        self.model = SelectedRewardModel()
-        self.featurize = ArchitectureFeatures(inner.space)
+        self.model = RewardModel(inner.space, "pool", refit_growth=refit_growth)
         self.rewards: dict[str, float | None] = {}  # true reward by key, failures as None
-        self.features: list[np.ndarray] = []  # of each true evaluation with a reward
-        self.targets: list[float] = []
-        self.fitted_on = 0
+        self.targets: list[float] = []  # of each true evaluation with a reward, as observed
         self.queue: list[Architecture] = []
 
     def ask(self, n: int = 1) -> list[Architecture]:
@@ -106,11 +102,8 @@ class Screened(Strategy):
 
     def predict(self, architectures: Sequence[Architecture]) -> np.ndarray:
         """The model's mean predicted reward of each architecture (refit if new results came)."""
-        new = len(self.targets) - self.fitted_on
-        if self.targets and new >= max(1, self.refit_growth * self.fitted_on):
-            self.model.fit(np.array(self.features), np.array(self.targets), self.rng)
-            self.fitted_on = len(self.targets)
-        return self.model.predict(self.featurize(architectures))[0]
+        self.model.refit_if_due(lambda: self.targets, self.rng)
+        return self.model.predict([self.space.encode(a) for a in architectures])[0]
 
     def _stand_in(self, architecture: Architecture, predicted: float) -> Trial:
         """The result told for a sample not evaluated: its true one if known, else predicted."""
@@ -125,7 +118,7 @@ class Screened(Strategy):
         if not trial.cached and architecture.key not in self.rewards:
             self.rewards[architecture.key] = trial.reward
             if trial.reward is not None:
-                self.features.append(self.featurize([architecture])[0])
+                self.model.observe(self.space.encode(architecture))
                 self.targets.append(trial.reward)
         self.inner.tell(architecture, trial)
 
@@ -138,9 +131,7 @@ class Screened(Strategy):
             "inner": self.inner.state_dict(),
             "model": self.model.state_dict(),
             "rewards": dict(self.rewards),
-            "features": [f.tolist() for f in self.features],
             "targets": list(self.targets),
-            "fitted_on": self.fitted_on,
             "queue": list(self.queue),
         }
 
@@ -149,9 +140,7 @@ class Screened(Strategy):
         self.inner.load_state_dict(state["inner"])
         self.model.load_state_dict(state["model"])
         self.rewards = dict(state["rewards"])
-        self.features = [np.array(f, dtype=float) for f in state["features"]]
         self.targets = list(state["targets"])
-        self.fitted_on = int(state["fitted_on"])
         self.queue = list(state["queue"])
 
 
@@ -169,9 +158,11 @@ def ranking_quality(
     """
     from scipy.stats import kendalltau
 
-    features = ArchitectureFeatures(space)(architectures)
+    rows = [space.encode(architecture) for architecture in architectures]
     targets = np.asarray(values, dtype=float)
-    model = SelectedRewardModel()
-    model.fit(features[:train_size], targets[:train_size], np.random.default_rng(seed))
-    predicted = model.predict(features[train_size:])[0]
+    model = RewardModel(space, "pool")
+    for row in rows[:train_size]:
+        model.observe(row)
+    model.refit_if_due(lambda: targets[:train_size], np.random.default_rng(seed))
+    predicted = model.predict(rows[train_size:])[0]
     return float(kendalltau(predicted, targets[train_size:]).statistic)
