@@ -24,7 +24,7 @@ from rlnas.controllers.q_table import EpsilonSchedule, QTable, State
 from rlnas.space import Architecture, SearchSpace
 from rlnas.strategies.base import Strategy
 from rlnas.strategies.episodes import Episode, Episodes, EpisodeSettings
-from rlnas.strategies.neighbours import new_neighbour
+from rlnas.strategies.neighbours import Decoded, new_neighbour
 from rlnas.strategies.reward_shaping import RewardShaper, ShapingMode
 from rlnas.trial import Trial
 
@@ -90,6 +90,7 @@ class QLearning(Strategy):
         self.buffer: list[Episode] = []  # episodes with news, in the order told
         self.avoid_repeats = avoid_repeats
         self.proposed: set[str] = set()  # keys of the walks proposed so far
+        self._decoded: Decoded = {}  # a cache for the neighbour search
         self._transitions: dict[Architecture, list[Transition]] = {}  # a cache, per walk
 
     def ask(self, n: int = 1) -> list[Architecture]:
@@ -103,7 +104,9 @@ class QLearning(Strategy):
         walk = self.table.rollout(epsilon, self.rng)
         if self.avoid_repeats and not self.episodes.progressive:
             if walk.key in self.proposed:
-                neighbour = new_neighbour(self.episodes.space, walk, self.proposed, self.rng)
+                neighbour = new_neighbour(
+                    self.episodes.space, walk, self.proposed, self.rng, decoded=self._decoded
+                )
                 walk = walk if neighbour is None else neighbour
             self.proposed.add(walk.key)
         return walk
