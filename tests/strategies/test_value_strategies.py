@@ -123,3 +123,20 @@ def test_diagnostics_are_json_and_show_epsilon_and_q_values(name: str) -> None:
     assert found["epsilon"] == pytest.approx(0.1)
     assert list(found["q_values"]) == [f"x{i}" for i in range(5)]
     assert all(q[3] is None for q in found["q_values"].values())  # 'd' is never open
+
+
+@pytest.mark.parametrize("name", VALUE_STRATEGIES)
+def test_one_shot_search_all_but_never_proposes_an_architecture_twice(name: str) -> None:
+    """Once the greedy walk settles, a repeat gives way to its nearest new neighbour (a repeat
+    is left only where every architecture the neighbour search reaches is taken)."""
+    distinct = {}
+    for avoid_repeats in (False, True):  # the last, avoiding repeats, is resumed below
+        options = {"epsilon_length": 20, "avoid_repeats": avoid_repeats}
+        strategy = make_strategy(name, toy_space(), seed=3, options=options)
+        asked = run(strategy, 60)  # epsilon reaches 0.1 after 20 of the 243 architectures
+        distinct[avoid_repeats] = len({a.key for a in asked})
+    assert distinct[True] >= 58 and distinct[False] < 40
+    state = round_trip(strategy.state_dict())
+    resumed = make_strategy(name, toy_space(), seed=3, options=options)
+    resumed.load_state_dict(state)
+    assert run(resumed, 10, start=60) == run(strategy, 10, start=60)

@@ -21,7 +21,6 @@ from typing import Any
 
 import torch
 from torch import nn
-from torch.nn.utils import skip_init
 
 from rlnas.errors import UserError
 from rlnas.space import Architecture, Option, SearchSpace
@@ -54,6 +53,11 @@ class PolicyOutput:
     def entropy(self) -> torch.Tensor:
         return self.step_entropies.sum(dim=1)
 
+    def __getitem__(self, rows: slice) -> PolicyOutput:
+        """The scores of some of the rows (architectures)."""
+        values = None if self.values is None else self.values[rows]
+        return PolicyOutput(self.step_log_probs[rows], self.step_entropies[rows], values)
+
 
 class LSTMPolicy(nn.Module):
     """Autoregressive policy: one LSTM step, one softmax head and one embedding per decision.
@@ -80,20 +84,22 @@ class LSTMPolicy(nn.Module):
         self.tanh_constant = tanh_constant
         sizes = [len(choice.options) for choice in space.choices]
         self.start = nn.Parameter(torch.zeros(1, hidden_size))
-        # skip_init: torch's default initializers would draw from the global generator
-        self.cells = nn.ModuleList(
-            skip_init(nn.LSTMCell, hidden_size, hidden_size) for _ in range(num_layers)
-        )
-        self.embeddings = nn.ModuleList(
-            skip_init(nn.Embedding, size, hidden_size) for size in sizes
-        )
-        self.heads = nn.ModuleList(skip_init(nn.Linear, hidden_size, size) for size in sizes)
-        self.value = skip_init(nn.Linear, hidden_size, 1) if value_head else None
+        # torch's default initializers draw from the global generator: fork it so that its state
+        # is left as it was (skip_init would do too, but its first call imports torch's compiler,
+        # about a second of CPU, more than a whole 300-architecture search spends sampling)
+        with torch.random.fork_rng(devices=[]):
+            self.cells = nn.ModuleList(
+                nn.LSTMCell(hidden_size, hidden_size) for _ in range(num_layers)
+            )
+            self.embeddings = nn.ModuleList(nn.Embedding(size, hidden_size) for size in sizes)
+            self.heads = nn.ModuleList(nn.Linear(hidden_size, size) for size in sizes)
+            self.value = nn.Linear(hidden_size, 1) if value_head else None
         with torch.no_grad():
             for parameter in self.parameters():
                 parameter.uniform_(-init_range, init_range, generator=generator)
         # per prefix: the open options, the closed ones (masked_fill's), whether any is open
         self._masks: dict[tuple[int, ...], tuple[torch.Tensor, torch.Tensor, bool]] = {}
+        self._encoded: dict[Architecture, list[int]] = {}
 
     # --- the pieces of one decision --------------------------------------------------------------
     def _initial(self, batch: int) -> tuple[torch.Tensor, list[tuple[torch.Tensor, torch.Tensor]]]:
@@ -215,7 +221,7 @@ class LSTMPolicy(nn.Module):
     # --- scoring ---------------------------------------------------------------------------------
     def forward(self, architectures: Sequence[Architecture]) -> PolicyOutput:
         """Log-probabilities, entropies and values of each decision of ``architectures``."""
-        encoded = [self.space.encode(architecture) for architecture in architectures]
+        encoded = [self._encode(architecture) for architecture in architectures]
         chosen = torch.tensor(encoded, dtype=torch.long)
         inputs, state = self._initial(len(encoded))
         log_probs, entropies, values = [], [], []
@@ -235,6 +241,15 @@ class LSTMPolicy(nn.Module):
             torch.stack(entropies, dim=1),
             torch.stack(values, dim=1) if values else None,
         )
+
+    def _encode(self, architecture: Architecture) -> list[int]:
+        """Option indices of ``architecture``, cached: strategies score the same walks often."""
+        encoded = self._encoded.get(architecture)
+        if encoded is None:
+            if len(self._encoded) > 100_000:  # bound the memory a long search could take
+                self._encoded.clear()
+            encoded = self._encoded[architecture] = self.space.encode(architecture)
+        return encoded
 
     @torch.no_grad()
     def probabilities(self, earlier: Sequence[Option] = ()) -> torch.Tensor:

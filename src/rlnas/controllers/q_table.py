@@ -65,6 +65,7 @@ class QTable:
 
     def __init__(self, space: SearchSpace, initial: float = 0.5) -> None:
         self.space = space
+        self.size = len(space)
         self.initial = initial
         self.values: dict[tuple[State, int], float] = {}
         self._open: dict[State, tuple[int, ...]] = {}  # a pure function of the space: a cache
@@ -83,17 +84,19 @@ class QTable:
 
     def best_value(self, state: State) -> float:
         """max over open actions of Q(state, action); 0 past the last decision (terminal)."""
-        if len(state) == len(self.space):
+        if len(state) == self.size:
             return 0.0
         actions = self.open_actions(state)
         if not actions:  # a dead end is worth nothing
             return 0.0
-        return max(self.value(state, action) for action in actions)
+        get, initial = self.values.get, self.initial  # the replay's innermost loop
+        return max([get((state, action), initial) for action in actions])
 
     def update(self, state: State, action: int, target: float, learning_rate: float) -> None:
         """Move Q(state, action) a ``learning_rate`` step towards ``target``."""
-        current = self.value(state, action)
-        self.values[(state, action)] = current + learning_rate * (target - current)
+        key = (state, action)
+        current = self.values.get(key, self.initial)
+        self.values[key] = current + learning_rate * (target - current)
 
     def greedy_action(self, state: State, rng: np.random.Generator) -> int | None:
         """The open action of highest Q; ties broken at random. None at a dead end."""

@@ -10,6 +10,7 @@ partial architecture); the actor's advantage at ``t`` is ``R_t - V_t``, which re
 moving-average baseline with one that knows the decisions already made. Policy loss
 ``-sum_t log_prob_t * (R_t - V_t)``, plus ``value_weight`` times the squared error of ``V_t`` over
 the decisions chosen, minus an entropy bonus.
+Plus the imitation of the best walks evaluated so far (``PolicySearch.score``).
 Update: one Adam step over policy and critic (they share the LSTM), then the batch is cleared.
 """
 
@@ -55,18 +56,19 @@ class ActorCritic(PolicySearch):
 
     def tell(self, architecture: Architecture, trial: Trial) -> None:
         for episode in self.episodes.tell(architecture, trial, self.shaper):
-            self.collect((episode.walk, self.episodes.returns(episode), episode.length))
+            self.collect(episode, (episode.walk, self.episodes.returns(episode), episode.length))
 
     def update(self) -> None:
         # the batch: (walk, return per decision, decisions chosen) of each episode
         walks = [walk for walk, _, _ in self.batch]
         returns = torch.tensor([returns for _, returns, _ in self.batch])  # [batch, decisions]
         chosen = self.chosen([length for *_, length in self.batch])
-        scored = self.policy(walks)
+        scored, imitation = self.score(walks)
         values = scored.values  # [batch, decisions]: predicted return of each partial walk
         assert values is not None
         advantages = (returns - values).detach()
         policy_loss = -(scored.step_log_probs * advantages).sum(dim=1).mean()
         value_loss = ((returns - values).pow(2) * chosen).sum(dim=1).mean()
         entropy = scored.entropy.mean()
-        self.step(policy_loss + self.value_weight * value_loss - self.entropy_weight * entropy)
+        loss = policy_loss + self.value_weight * value_loss - self.entropy_weight * entropy
+        self.step(loss + imitation)

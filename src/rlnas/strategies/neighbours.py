@@ -19,9 +19,21 @@ import numpy as np
 from rlnas.errors import InvalidArchitecture
 from rlnas.space import Architecture, SearchSpace
 
+Decoded = dict[tuple[int, ...], Architecture | None]
+"""A cache of ``SearchSpace.decode`` (None: invalid) that a caller may keep between calls: a
+converged policy asks for the neighbours of the same few walks again and again."""
 
-def neighbours(space: SearchSpace, architecture: Architecture, rng: np.random.Generator):
+
+def neighbours(
+    space: SearchSpace,
+    architecture: Architecture,
+    rng: np.random.Generator,
+    decoded: Decoded | None = None,
+):
     """Every valid architecture one decision away, in random order."""
+    decoded = {} if decoded is None else decoded
+    if len(decoded) > 100_000:  # bound the memory a long search could take
+        decoded.clear()
     indices = space.encode(architecture)
     changes = [
         (position, option)
@@ -33,10 +45,14 @@ def neighbours(space: SearchSpace, architecture: Architecture, rng: np.random.Ge
         position, option = changes[int(change)]
         changed = list(indices)
         changed[position] = option
-        try:
-            yield space.decode(changed)
-        except InvalidArchitecture:
-            continue
+        key = tuple(changed)
+        if key not in decoded:
+            try:
+                decoded[key] = space.decode(changed)
+            except InvalidArchitecture:
+                decoded[key] = None
+        if decoded[key] is not None:
+            yield decoded[key]
 
 
 def new_neighbour(
@@ -45,6 +61,7 @@ def new_neighbour(
     taken: Container[str],
     rng: np.random.Generator,
     max_distance: int = 3,
+    decoded: Decoded | None = None,
 ) -> Architecture | None:
     """A random architecture not in ``taken`` (keys) as few decisions away as possible.
 
@@ -54,7 +71,7 @@ def new_neighbour(
     current = architecture
     for _ in range(max_distance):
         step = None
-        for candidate in neighbours(space, current, rng):
+        for candidate in neighbours(space, current, rng, decoded):
             if candidate.key not in taken:
                 return candidate
             step = step or candidate

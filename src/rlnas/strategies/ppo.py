@@ -10,6 +10,7 @@ Loss: per decision ``t``, the clipped surrogate ``-min(ratio_t * A_t, clip(ratio
 1 + e) * A_t)`` with ``ratio_t = exp(new_log_prob_t - old_log_prob_t)``, summed over the walk,
 minus an entropy bonus. The advantage ``A_t`` is the return minus a moving-average baseline,
 normalized over the batch's chosen decisions.
+Plus the imitation of the best walks evaluated so far (``PolicySearch.score``).
 Update: ``epochs`` Adam steps over each full batch of ``batch_size`` episodes.
 """
 
@@ -79,7 +80,9 @@ class PPO(PolicySearch):
     def add_episode(self, episode: Episode) -> None:
         """Into the batch: the walk, its returns, its log-probs when drawn, its length."""
         old_log_probs = self.pending.pop(episode.walk, None)
-        self.collect((episode.walk, self.episodes.returns(episode), old_log_probs, episode.length))
+        self.collect(
+            episode, (episode.walk, self.episodes.returns(episode), old_log_probs, episode.length)
+        )
 
     def update(self) -> None:
         missing = [i for i, (_, _, old, _) in enumerate(self.batch) if old is None]
@@ -104,11 +107,12 @@ class PPO(PolicySearch):
             advantages = (advantages - mean) / (std + 1e-8)
         advantages = advantages * chosen  # decisions forced after a stop teach nothing
         for _ in range(self.epochs):
-            scored = self.policy(walks)
+            scored, imitation = self.score(walks)
             ratio = torch.exp(scored.step_log_probs - old_log_probs)
             clipped = torch.clamp(ratio, 1 - self.clip, 1 + self.clip)
             surrogate = torch.minimum(ratio * advantages, clipped * advantages).sum(dim=1)
-            self.step(-surrogate.mean() - self.entropy_weight * scored.entropy.mean())
+            entropy = scored.entropy.mean()
+            self.step(-surrogate.mean() - self.entropy_weight * entropy + imitation)
 
     def state_dict(self) -> dict[str, Any]:
         return {**super().state_dict(), "pending": list(self.pending.items())}

@@ -8,7 +8,9 @@ Update: the episode's transitions are backed up last decision first, each toward
 ``r_t + discount_t * max_a' Q(s', a')`` (off-policy; the last one towards ``r_t`` alone); then
 ``replay`` episodes drawn from the buffer are backed up the same way, their rewards re-shaped
 under today's statistics. Acting: epsilon-greedy over the open options, epsilon following
-MetaQNN's schedule (``EpsilonSchedule``) in the number of distinct architectures told.
+MetaQNN's schedule (``EpsilonSchedule``) in the number of distinct architectures told; a walk
+proposed before is replaced by its nearest new neighbour, so the settled greedy walk turns into
+a local search around it instead of re-querying.
 """
 
 from __future__ import annotations
@@ -18,12 +20,15 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
-from rlnas.controllers.q_table import EpsilonSchedule, QTable
+from rlnas.controllers.q_table import EpsilonSchedule, QTable, State
 from rlnas.space import Architecture, SearchSpace
 from rlnas.strategies.base import Strategy
 from rlnas.strategies.episodes import Episode, Episodes, EpisodeSettings
+from rlnas.strategies.neighbours import Decoded, new_neighbour
 from rlnas.strategies.reward_shaping import RewardShaper, RewardShaping
 from rlnas.trial import Trial
+
+Transition = tuple[State, int, State, int | None]
 
 
 class QLearning(Strategy):
@@ -40,7 +45,16 @@ class QLearning(Strategy):
     ``epsilon_length`` to the budget: past it the greedy walk mostly repeats known
     architectures. ``replay`` is how many past episodes are replayed after each result.
     ``episodes`` chooses one-shot or progressive episodes (``EpisodeSettings``); progressive,
-    the discount applies once per growth step.
+    the discount applies once per growth step. ``avoid_repeats``: a walk proposed before gives way
+    to its nearest new neighbour (one-shot only); it made ``q-learning`` and ``sarsa`` beat
+    random search where they trailed it (mean validation regret at a budget of 100, 16 seeds:
+    syn:nk15 1.03 and 1.19 against random's 1.34, syn:chain8 0.78 and 0.81 against 1.01,
+    nbg:cora 0.0104 and 0.0105 against 0.0119), and cut the CPU spent on told repeats.
+    A learning rate of 1 and a shorter random phase (``explore_fraction`` 0.2) were no better;
+    a short random phase ending at epsilon 0 (``explore_fraction`` 0.2, ``final_epsilon`` 0,
+    ``epsilon_steps`` 2: local search around the greedy walk) helped q-learning on all four
+    (12 seeds; syn:chain8 0.58, syn:nk15 0.92, nbg:cora 0.0102, nbg:citeseer 0.0115) but not
+    sarsa, which shares these defaults (nbg:cora 0.0117, worse than random's 0.0110).
     """
 
     name = "q-learning"
@@ -73,6 +87,10 @@ class QLearning(Strategy):
         ] = 20,
         reward_shaping: RewardShaping = "rank",
         episodes: EpisodeSettings | None = None,
+        avoid_repeats: Annotated[
+            bool,
+            Field(description="Replace a walk proposed before by its nearest new neighbour."),
+        ] = True,
     ) -> None:
         super().__init__(space, seed)
         self.learning_rate = learning_rate
@@ -84,11 +102,28 @@ class QLearning(Strategy):
         self.table = QTable(self.episodes.space, initial_q)
         self.shaper = RewardShaper(reward_shaping)
         self.buffer: list[Episode] = []  # episodes with news, in the order told
-        self._encoded: dict[Architecture, list[int]] = {}  # a cache: walk -> option indices
+        self.avoid_repeats = avoid_repeats
+        self.proposed: set[str] = set()  # keys of the walks proposed so far
+        self._decoded: Decoded = {}  # a cache for the neighbour search
+        self._transitions: dict[Architecture, list[Transition]] = {}  # a cache, per walk
 
     def ask(self, n: int = 1) -> list[Architecture]:
         epsilon = self.schedule(len(self.buffer))
-        return self.episodes.ask(n, lambda: self.table.rollout(epsilon, self.rng))
+        return self.episodes.ask(n, lambda: self.propose(epsilon))
+
+    def propose(self, epsilon: float) -> Architecture:
+        """An epsilon-greedy walk; one proposed before gives way to its nearest new neighbour
+        (one-shot only, as in ``PolicySearch``): a repeat teaches nothing, so once the greedy
+        walk settles the search becomes a local search around it."""
+        walk = self.table.rollout(epsilon, self.rng)
+        if self.avoid_repeats and not self.episodes.progressive:
+            if walk.key in self.proposed:
+                neighbour = new_neighbour(
+                    self.episodes.space, walk, self.proposed, self.rng, decoded=self._decoded
+                )
+                walk = walk if neighbour is None else neighbour
+            self.proposed.add(walk.key)
+        return walk
 
     def tell(self, architecture: Architecture, trial: Trial) -> None:
         for episode in self.episodes.tell(architecture, trial, self.shaper):
@@ -107,19 +142,30 @@ class QLearning(Strategy):
 
     def learn(self, episode: Episode, shaped: Sequence[float]) -> None:
         """Back up one episode, last decision first, given its steps' shaped rewards."""
-        actions = self._encoded.get(episode.walk)
-        if actions is None:  # replay backs up the same walks again and again
-            actions = self._encoded[episode.walk] = self.episodes.space.encode(episode.walk)
-        actions = actions[: episode.length]
+        transitions = self._transitions.get(episode.walk)
+        if transitions is None:  # replay backs up the same walks again and again
+            transitions = self._transitions[episode.walk] = self.transitions(episode)
         rewards = self.episodes.rewards(episode, shaped)
         discounts = self.episodes.discounts(episode)
-        for step in reversed(range(len(actions))):
-            state, action = tuple(actions[:step]), actions[step]
+        for step in reversed(range(len(transitions))):
+            state, action, next_state, next_action = transitions[step]
             target = rewards[step]
-            if step < len(actions) - 1:
-                next_value = self.next_value((*state, action), actions[step + 1])
-                target += discounts[step] * next_value
+            if next_action is not None:
+                target += discounts[step] * self.next_value(next_state, next_action)
             self.table.update(state, action, target, self.learning_rate)
+
+    def transitions(self, episode: Episode) -> list[Transition]:
+        """(state, action, next state, next action or None at the end) of each decision."""
+        actions = self.episodes.space.encode(episode.walk)[: episode.length]
+        return [
+            (
+                tuple(actions[:step]),
+                action,
+                tuple(actions[: step + 1]),
+                actions[step + 1] if step + 1 < len(actions) else None,
+            )
+            for step, action in enumerate(actions)
+        ]
 
     def next_value(self, next_state: tuple[int, ...], next_action: int) -> float:
         """Q-learning's off-policy target: the best action's value in the next state."""
@@ -138,6 +184,7 @@ class QLearning(Strategy):
             "shaper": self.shaper.state_dict(),
             "buffer": [self.episodes.episode_state(episode) for episode in self.buffer],
             "episodes": self.episodes.state_dict(),
+            "proposed": sorted(self.proposed),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -146,3 +193,4 @@ class QLearning(Strategy):
         self.shaper.load_state_dict(state["shaper"])
         self.buffer = [self.episodes.load_episode(episode) for episode in state["buffer"]]
         self.episodes.load_state_dict(state["episodes"])
+        self.proposed = set(state["proposed"])

@@ -6,6 +6,7 @@ shaped reward; progressive, a decision's return is the discounted sum of the ste
 its growth step on.
 Loss: ``-sum_t log_prob_t * (return_t - baseline)`` averaged over the batch, minus an entropy
 bonus; the baseline is an exponential moving average of the episodes' whole returns.
+Plus the imitation of the best walks evaluated so far (``PolicySearch.score``).
 Update: one Adam step, then the batch is cleared.
 """
 
@@ -45,7 +46,7 @@ class REINFORCE(PolicySearch):
 
     def tell(self, architecture: Architecture, trial: Trial) -> None:
         for episode in self.episodes.tell(architecture, trial, self.shaper):
-            self.collect((episode.walk, self.episodes.returns(episode)))
+            self.collect(episode, (episode.walk, self.episodes.returns(episode)))
 
     def update(self) -> None:
         # the batch: (walk, return per decision) of each episode
@@ -53,6 +54,7 @@ class REINFORCE(PolicySearch):
         returns = torch.tensor([returns for _, returns in self.batch])  # [batch, decisions]
         whole = [returns[0] for _, returns in self.batch]
         advantages = returns - self.update_baseline(whole, self.baseline_decay)
-        scored = self.policy(walks)
+        scored, imitation = self.score(walks)
         policy_loss = -(scored.step_log_probs * advantages).sum(dim=1).mean()
-        self.step(policy_loss - self.entropy_weight * scored.entropy.mean())
+        entropy = scored.entropy.mean()
+        self.step(policy_loss - self.entropy_weight * entropy + imitation)
