@@ -244,6 +244,21 @@ def test_sampled_architectures_of_every_model_space_export(space_name: str, tmp_
         x = torch.randn((4, *shape))
         exported = export_model(model, x, architecture.to_json(), tmp_path / str(index))
         assert max(exported.differences.values()) <= 1e-5, (architecture, exported.differences)
+        _assert_reads_like_written_code(tmp_path / str(index) / "model.py")
+
+
+def _assert_reads_like_written_code(source: Path) -> None:
+    """ruff finds nothing at line length 100, and layers are reached by indexing, not fx's
+    ``getattr`` chains or ``add_module`` calls."""
+    ruff = [sys.executable, "-m", "ruff", "check", "--isolated", "--line-length", "100"]
+    checked = subprocess.run(
+        [*ruff, "--select", "E,F,W,I,UP,B", "--target-version", "py311", str(source)],
+        capture_output=True,
+        text=True,
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    text = source.read_text()
+    assert "getattr(" not in text and "add_module(" not in text, text
 
 
 # --- final training -------------------------------------------------------------------------

@@ -15,7 +15,6 @@ import inspect
 import keyword
 import math
 import types
-from collections.abc import Iterator
 from typing import Any
 
 import torch
@@ -23,6 +22,7 @@ import torch.fx
 from torch import nn
 
 from rlnas.errors import UserError
+from rlnas.export.source_format import import_block, readable_forward, wrapped_call
 
 
 class ExportError(UserError):
@@ -52,7 +52,12 @@ def load(weights_path, device="cpu"):
 
 
 def standalone_source(model: nn.Module, class_name: str = "Model") -> str:
-    """Python source of a module ``class_name`` that rebuilds ``model`` and a ``load`` helper."""
+    """Python source of a module ``class_name`` that rebuilds ``model`` and a ``load`` helper.
+
+    It reads like code a person wrote: containers are ``nn.Sequential``, ``nn.ModuleList`` and
+    ``nn.ModuleDict`` literals, the forward indexes them (``self.network[0].body[1]``), and every
+    line fits in 100 characters.
+    """
     try:
         graph_module = torch.fx.symbolic_trace(model)
     except Exception as error:  # fx raises many kinds on data-dependent control flow
@@ -62,17 +67,154 @@ def standalone_source(model: nn.Module, class_name: str = "Model") -> str:
         ) from None
     called = {node.target for node in graph_module.graph.nodes if node.op == "call_module"}
     _check_attributes(model, graph_module)
-    init = list(_init_lines(model, "", "self", called, torch.fx.Tracer()))
+    layout = _Layout(called)
+    base, init = layout.init_lines(model)
     for node in graph_module.graph.nodes:
         node.type = None  # annotations would name types the standalone file need not import
     code = graph_module.graph.python_code(root_module="self")
-    forward, imports = _forward(code.src, code.globals)
-    lines = [_HEADER.format(name=class_name), "import torch", "from torch import nn"]
-    lines += sorted(imports - {"import torch"})
-    lines += ["", "", f"class {class_name}(nn.Module):", "    def __init__(self):"]
-    lines += ["        super().__init__()"] + ["        " + line for line in init]
-    lines += ["", forward.rstrip(), _LOAD.format(name=class_name)]
+    forward = readable_forward(code.src, layout.accessor)
+    imports = _imports(forward, code.globals)
+    if "torch." in "\n".join([*init, forward]):
+        imports.add("import torch")
+    lines = [_HEADER.format(name=class_name), *import_block(imports | {"from torch import nn"})]
+    lines += ["", "", f"class {class_name}({base}):", "    def __init__(self):"]
+    lines += [*init, "", forward, _LOAD.format(name=class_name)]
     return "\n".join(lines)
+
+
+class _Layout:
+    """The ``__init__`` of the source, and how the forward reaches each module.
+
+    A container becomes a literal: ``nn.Sequential`` (children 0..n-1), ``nn.ModuleList``, or an
+    ``nn.ModuleDict`` for any other module whose children fx traced through; the state_dict keys
+    stay those of the model. A module that also holds its own parameters or buffers gets them
+    registered in statements after its assignment.
+    """
+
+    def __init__(self, called: set[str]) -> None:
+        self.called = called
+        self.tracer = torch.fx.Tracer()
+        self.indexed: dict[str, str] = {"": "module"}  # module path -> how its children are read
+        self.modules: set[str] = set()
+
+    def init_lines(self, model: nn.Module) -> tuple[str, list[str]]:
+        """The class the source's model derives from, and the statements of its ``__init__``,
+        indented for the method body. A model that is a sequence of numbered layers is an
+        ``nn.Sequential`` (with its own forward, fx's); any other an ``nn.Module``."""
+        children = list(model._modules.items())
+        own = model._parameters or model._buffers
+        if (
+            children
+            and not own
+            and _numbered([name for name, _ in children], None not in dict(children).values())
+        ):
+            self.indexed[""] = "index"
+            lines = ["        super().__init__("]
+            for name, child in children:
+                value = self._literal(child, name, 12, 12, [])
+                lines += [" " * 12 + value[0], *value[1:]]
+                lines[-1] += ","
+            return "nn.Sequential", [*lines, "        )"]
+        lines = ["        super().__init__()"]
+        lines += [" " * 8 + line for line in _own_tensors("self", "", model)]
+        for name, child in children:
+            later: list[str] = []
+            if child is None:
+                lines.append(" " * 8 + f"self.add_module({name!r}, None)")
+                continue
+            if _plain(name):
+                lead = f"self.{name} = "
+                value = self._literal(child, name, 8, 8 + len(lead), later)
+                lines.append(" " * 8 + lead + value[0])
+                lines += value[1:]
+            else:
+                lead = f"self.add_module({name!r}, "
+                value = self._literal(child, name, 8, 8 + len(lead) + 1, later)
+                lines.append(" " * 8 + lead + value[0])
+                lines += value[1:]
+                lines[-1] += ")"
+            lines += [" " * 8 + line for line in later]
+        return "nn.Module", lines
+
+    def _literal(
+        self, module: nn.Module, path: str, column: int, lead: int, later: list[str]
+    ) -> list[str]:
+        """``module`` as an expression whose first line starts at ``lead`` and whose closing
+        bracket sits at ``column``; statements it needs afterwards go to ``later``."""
+        self.modules.add(path)
+        if _rebuilt_from_repr(module, path, self.called, self.tracer):
+            call = _constructor(module, path)
+            lines = wrapped_call(call, lead)
+            return lines if len(lines) == 1 else [lines[0], *_shifted(lines[1:], column - lead)]
+        later += _own_tensors(self.accessor(path), path, module)
+        children = [(name, child) for name, child in module._modules.items()]
+        for name, child in children:
+            if child is None:
+                later.append(f"{self.accessor(path)}.add_module({name!r}, None)")
+        children = [(name, child) for name, child in children if child is not None]
+        if not children:
+            self.indexed[path] = "module"
+            return ["nn.Module()"]
+        numbered = _numbered([name for name, _ in children])
+        if isinstance(module, nn.ModuleList) and numbered:
+            opening, closing, self.indexed[path] = "nn.ModuleList([", "])", "index"
+        elif numbered:
+            opening, closing, self.indexed[path] = "nn.Sequential(", ")", "index"
+        else:
+            opening, closing, self.indexed[path] = "nn.ModuleDict({", "})", "key"
+        lines = [opening]
+        inner = column + 4
+        for name, child in children:
+            key = "" if self.indexed[path] == "index" else f"{name!r}: "
+            value = self._literal(child, f"{path}.{name}", inner, inner + len(key), later)
+            lines.append(" " * inner + key + value[0])
+            lines += value[1:]
+            lines[-1] += ","
+        lines.append(" " * column + closing)
+        return lines
+
+    def accessor(self, path: str) -> str:
+        """How the model's own code reaches the module or tensor at ``path``."""
+        expression, parent = "self", ""
+        for name in path.split("."):
+            here = f"{parent}.{name}" if parent else name
+            how = self.indexed.get(parent, "module") if here in self.modules else "attribute"
+            if how == "index":
+                expression = f"{expression}[{int(name)}]"
+            elif how == "key" and not (_plain(name) and not hasattr(nn.ModuleDict, name)):
+                expression = f"{expression}[{name!r}]"
+            elif _plain(name):
+                expression = f"{expression}.{name}"
+            else:
+                expression = f"getattr({expression}, {name!r})"
+            parent = here
+        return expression
+
+
+def _numbered(names: list[str], allowed: bool = True) -> bool:
+    return allowed and names == [str(index) for index in range(len(names))]
+
+
+def _own_tensors(expression: str, path: str, module: nn.Module) -> list[str]:
+    """Statements that give the module at ``expression`` its own parameters and buffers."""
+    lines = []
+    for name, parameter in module._parameters.items():
+        value = "None" if parameter is None else _parameter(parameter)
+        lines.append(f"{expression}.register_parameter({name!r}, {value})")
+    for name, buffer in module._buffers.items():
+        if name in module._non_persistent_buffers_set:
+            where = f"{path}.{name}" if path else name
+            raise ExportError(
+                f"buffer {where!r} is not persistent, so the weights file cannot hold it; "
+                "register it with persistent=True"
+            )
+        value = "None" if buffer is None else _empty(buffer)
+        lines.append(f"{expression}.register_buffer({name!r}, {value})")
+    return lines
+
+
+def _shifted(lines: list[str], by: int) -> list[str]:
+    return [(" " * by + line) if by > 0 else line[-by:] for line in lines]
 
 
 def _check_attributes(model: nn.Module, graph_module: torch.fx.GraphModule) -> None:
@@ -84,35 +226,6 @@ def _check_attributes(model: nn.Module, graph_module: torch.fx.GraphModule) -> N
                 f"the forward of {type(model).__name__} reads the tensor {node.target!r}, which "
                 "is not a parameter or persistent buffer; register it with register_buffer"
             )
-
-
-def _init_lines(
-    module: nn.Module, path: str, expression: str, called: set[str], tracer: torch.fx.Tracer
-) -> Iterator[str]:
-    """Statements that give the module at ``expression`` the children, parameters and buffers
-    that ``module`` has, recursing into everything that fx traced through."""
-    for name, parameter in module._parameters.items():
-        value = "None" if parameter is None else _parameter(parameter)
-        yield _assign(expression, name, value, "register_parameter")
-    for name, buffer in module._buffers.items():
-        if name in module._non_persistent_buffers_set:
-            where = f"{path}.{name}" if path else name
-            raise ExportError(
-                f"buffer {where!r} is not persistent, so the weights file cannot hold it; "
-                "register it with persistent=True"
-            )
-        value = "None" if buffer is None else _empty(buffer)
-        yield f"{expression}.register_buffer({name!r}, {value})"
-    for name, child in module._modules.items():
-        child_path = f"{path}.{name}" if path else name
-        if child is None:
-            yield _assign(expression, name, "None", "add_module")
-        elif _rebuilt_from_repr(child, child_path, called, tracer):
-            yield _assign(expression, name, _constructor(child, child_path), "add_module")
-        else:
-            yield _assign(expression, name, "nn.Module()", "add_module")
-            child_expression = _attribute(expression, name)
-            yield from _init_lines(child, child_path, child_expression, called, tracer)
 
 
 def _rebuilt_from_repr(
@@ -148,9 +261,46 @@ def _constructor(module: nn.Module, path: str) -> str:
             continue
         problem = _difference(module, rebuilt)
         if problem is None:
-            return call
+            return _without_defaults(module, call)
         problems.append(f"{call} does not rebuild it: {problem}")
     raise ExportError(refuse + "; ".join(problems))
+
+
+def _without_defaults(module: nn.Module, call: str) -> str:
+    """``call`` without the keyword arguments that repeat the constructor's defaults
+    (``nn.BatchNorm2d(64)``, not ``nn.BatchNorm2d(64, eps=1e-05, ...)``), when that still
+    rebuilds ``module``."""
+    try:
+        defaults = {
+            name: parameter.default
+            for name, parameter in inspect.signature(type(module).__init__).parameters.items()
+            if parameter.default is not parameter.empty
+        }
+    except (TypeError, ValueError):
+        return call
+    parsed = ast.parse(call, mode="eval").body
+    if not isinstance(parsed, ast.Call):
+        return call
+    kept = []
+    for argument in parsed.keywords:
+        try:
+            value = ast.literal_eval(argument.value)
+        except ValueError:
+            kept.append(argument)
+            continue
+        default = defaults.get(argument.arg or "", _MISSING)
+        if not (_same(value, default) or _same(value, (default, default))):
+            kept.append(argument)
+    shorter = ast.unparse(ast.Call(parsed.func, parsed.args, kept))
+    try:
+        rebuilt = eval(shorter, {"nn": nn, "torch": torch, "inf": math.inf})
+    except Exception:
+        return call
+    return shorter if _difference(module, rebuilt) is None else call
+
+
+def _same(value: Any, default: Any) -> bool:
+    return type(value) is type(default) and value == default
 
 
 def _from_attributes(module: nn.Module) -> str | None:
@@ -205,31 +355,14 @@ def _empty(tensor: torch.Tensor) -> str:
     return f"torch.empty({tuple(tensor.shape)}, dtype={tensor.dtype})"
 
 
-def _attribute(expression: str, name: str) -> str:
-    if _plain(name):
-        return f"{expression}.{name}"
-    return f"getattr({expression}, {name!r})"
-
-
-def _assign(expression: str, name: str, value: str, register: str) -> str:
-    """``self.conv = ...`` where the name allows it, else ``self.add_module("0", ...)``."""
-    if _plain(name) and value != "None":
-        return f"{expression}.{name} = {value}"
-    return f"{expression}.{register}({name!r}, {value})"
-
-
 def _plain(name: str) -> bool:
     return name.isidentifier() and not keyword.iskeyword(name)
 
 
-def _forward(source: str, namespace: dict[str, Any]) -> tuple[str, set[str]]:
-    """fx's forward indented as a method, and the imports for the global names it uses."""
-    used = {node.id for node in ast.walk(ast.parse(source)) if isinstance(node, ast.Name)}
-    imports = set()
-    for name in sorted(used & set(namespace)):
-        imports.add(_import(name, namespace[name]))
-    body = "\n".join("    " + line if line.strip() else "" for line in source.strip().split("\n"))
-    return body, imports
+def _imports(forward: str, namespace: dict[str, Any]) -> set[str]:
+    """Statements that bind the global names the forward uses."""
+    used = {node.id for node in ast.walk(ast.parse(forward.strip())) if isinstance(node, ast.Name)}
+    return {_import(name, namespace[name]) for name in sorted(used & set(namespace))}
 
 
 def _import(name: str, value: Any) -> str:
