@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import textwrap
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -390,12 +391,17 @@ def test_the_exported_model_takes_raw_features(
 def test_train_final_is_seeded_and_takes_a_chosen_trial(wine_store: Path, tmp_path: Path) -> None:
     from rlnas.export import train_final
 
-    told: list[tuple[int, int]] = []
+    told: list[tuple[str, int, int, Mapping[str, float]]] = []
     first = train_final(
         wine_store, trial=0, epochs=2, out_dir=tmp_path / "a", on_epoch=lambda *e: told.append(e)
     )
     again = train_final(wine_store, trial=0, epochs=2, out_dir=tmp_path / "b")
-    assert told == [(1, 2), (2, 2)]  # what train-final's progress bar shows
+    # what train-final's progress bar shows: the phase, the epoch, of how many, the loss
+    assert [(phase, epoch, of) for phase, epoch, of, _ in told] == [
+        ("final training", 1, 2),
+        ("final training", 2, 2),
+    ]
+    assert all(set(scores) == {"loss"} and scores["loss"] > 0 for *_, scores in told)
     assert first.trial == 0
     assert first.test_metrics == again.test_metrics
     weights = [
@@ -527,3 +533,31 @@ def test_cli_train_final_reports_a_bad_input_on_one_line(
     assert errors.startswith("error: ") and message in errors
     assert len(errors.strip().splitlines()) == 1
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated")
+def test_train_final_without_epochs_stops_early_and_records_the_choice(
+    wine_store: Path, tmp_path: Path
+) -> None:
+    from rlnas.export import train_final
+    from rlnas.export.final_training import FINDING, RETRAINING
+    from rlnas.store import Store
+
+    seen: dict[str, list[Mapping[str, float]]] = {FINDING: [], RETRAINING: []}
+    final = train_final(
+        wine_store,
+        out_dir=tmp_path / "final",
+        on_epoch=lambda phase, epoch, of, scores: seen[phase].append(dict(scores)),
+    )
+
+    accuracy = [scores["accuracy"] for scores in seen[FINDING]]
+    best = accuracy.index(max(accuracy)) + 1  # the first epoch with the best validation score
+    chosen = json.loads((tmp_path / "final" / "metrics.json").read_text())["epochs_chosen_by"]
+    assert final.epochs == best == chosen["best_epoch"] == len(seen[RETRAINING])
+    assert chosen["epochs_trained"] == len(accuracy) <= best + chosen["patience"]
+    assert chosen["validation"] == {"accuracy": pytest.approx(max(accuracy))}
+    assert all(set(scores) == {"loss"} for scores in seen[RETRAINING])
+    with Store(wine_store, read_only=True) as store:
+        recorded = store.experiment().config["final"]
+    assert recorded["test"] == pytest.approx(dict(final.test_metrics))
+    assert recorded["epochs"] == best

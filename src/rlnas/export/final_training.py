@@ -13,6 +13,7 @@ store keeps for the best trial.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -34,6 +35,8 @@ from rlnas.tasks import Task, load_task
 from rlnas.tasks.rows import join_rows
 from rlnas.trial import best_trial
 
+logger = logging.getLogger(__name__)
+
 METRICS = "metrics.json"
 EXAMPLE_ROWS = 8
 """Rows of the test split that every exported format is run on and compared with PyTorch."""
@@ -44,7 +47,8 @@ _LOOSE_RECIPE_KEYS = ("batch_size", "lr", "weight_decay")
 
 @dataclass(frozen=True)
 class FinalModel:
-    """A retrained architecture: which trial it came from, its test metrics and exported files.
+    """A retrained architecture: which trial it came from, its test metrics and exported files,
+    and how many epochs it trained, chosen how (``epochs_chosen_by["rule"]``).
 
     ``model`` is the exported model, in eval mode: raw features in; ``model.network`` is the
     trained network, which reads standardized features like the search's.
@@ -56,22 +60,36 @@ class FinalModel:
     test_metrics: Mapping[str, float]
     exported: ExportedModel
     model: RawUnitsModel
+    epochs: int
+    epochs_chosen_by: Mapping[str, Any]
 
     @property
     def files(self) -> tuple[Path, ...]:
         return (*self.exported.files, self.exported.directory / METRICS)
 
 
+EpochCallback = Callable[[str, int, int, Mapping[str, float]], None]
+"""Told (phase, epoch, epochs, scores) after every epoch; scores hold the mean training ``loss``
+and, while the epoch count is being found, the validation metrics."""
+
+MAX_EPOCHS = 100
+"""The most epochs the search for the epoch count trains (it stops earlier on a plateau)."""
+PATIENCE = 10
+"""Epochs without a better validation score before that search stops, unless the recipe says."""
+FINDING = "finding the epoch count"
+RETRAINING = "final training"
+
+
 def train_final(
     store_path: str | Path,
     name: str | None = None,
     trial: int | None = None,
-    epochs: int = 20,
+    epochs: int | None = None,
     out_dir: str | Path = "final",
     *,
     threads: int = 1,
     devices: DeviceSettings | None = None,
-    on_epoch: Callable[[int, int], None] | None = None,
+    on_epoch: EpochCallback | None = None,
     from_inherited: bool = False,
 ) -> FinalModel:
     """Retrain the best complete trial (or trial number ``trial``) of experiment ``name`` (default:
@@ -79,7 +97,13 @@ def train_final(
     experiment's seed and trained with its recorded recipe on ``devices``; score it on the test
     rows and export it with ``metrics.json`` to ``out_dir``. ``from_inherited``: fine-tune the
     weights the search trained for that trial (a search with ``inherit``) instead of training
-    from scratch."""
+    from scratch.
+
+    Without ``epochs`` the count is found first: the network trains on the training rows alone
+    (up to ``MAX_EPOCHS``, stopping after the recipe's patience or ``PATIENCE`` epochs without a
+    better validation score), and the epoch with the best validation score is how long the final
+    training on training + validation rows runs. ``metrics.json`` records the choice and why.
+    The test result is also recorded with the experiment (its ``final``), for the report."""
     path = Path(store_path)
     if not path.is_file():
         raise StoreError(f"store {path} does not exist")
@@ -108,17 +132,20 @@ def train_final(
     devices = devices or DeviceSettings()
     devices.resolve()
     started = time.perf_counter()
+    space, seed = config["space"], experiment.seed
+    if epochs is None:
+        epochs, chosen_by = _epoch_count(
+            task, space, chosen, seed, threads, recipe, devices, on_epoch, weights
+        )
+    else:
+        chosen_by = {"rule": "given (--epochs)"}
+
+    def retraining(epoch: int, of: int, scores: Mapping[str, float]) -> None:
+        if on_epoch is not None:  # the validation rows are training rows now: only the loss
+            on_epoch(RETRAINING, epoch, of, {"loss": scores["loss"]})
+
     model = _retrain(
-        task,
-        config["space"],
-        chosen,
-        epochs,
-        experiment.seed,
-        threads,
-        recipe,
-        devices,
-        on_epoch,
-        weights,
+        task, space, chosen, epochs, seed, threads, recipe, devices, retraining, weights
     )
     train_time_s = time.perf_counter() - started
     model.cpu().eval()  # the trainer returns it on the CPU; tested and exported there
@@ -135,6 +162,7 @@ def train_final(
         "architecture": dict(chosen.architecture),
         "seed": experiment.seed,
         "epochs": epochs,
+        "epochs_chosen_by": chosen_by,
         "from_inherited": weights is not None,
         "recipe": recipe.model_dump(mode="json"),
         "train_time_s": train_time_s,
@@ -154,9 +182,83 @@ def train_final(
         "classes": list(task.classes),
     }
     (exported.directory / METRICS).write_text(json.dumps(report, indent=1) + "\n")
+    _record_with_experiment(path, experiment.name, report, exported.directory)
     return FinalModel(
-        experiment.name, chosen.number, chosen.architecture, test_metrics, exported, deployable
+        experiment.name,
+        chosen.number,
+        chosen.architecture,
+        test_metrics,
+        exported,
+        deployable,
+        epochs,
+        chosen_by,
     )
+
+
+def _epoch_count(
+    task: Task,
+    space: str,
+    trial: StoredTrial,
+    seed: int,
+    threads: int,
+    recipe: TrainingRecipe,
+    devices: DeviceSettings,
+    on_epoch: EpochCallback | None,
+    weights: bytes | None,
+) -> tuple[int, dict[str, Any]]:
+    """Train on the training rows with early stopping on the validation rows: the epoch with the
+    best validation score, and a record of how it was found."""
+    patience = recipe.patience or PATIENCE
+    curve: list[float] = []
+
+    def finding(epoch: int, of: int, scores: Mapping[str, float]) -> None:
+        curve.append(scores[task.metric])
+        if on_epoch is not None:
+            on_epoch(FINDING, epoch, of, scores)
+
+    trainer = TrainingEvaluator(
+        task,
+        space=space,
+        epochs=MAX_EPOCHS,
+        recipe=recipe.replaced(patience=patience),
+        seed=seed,
+        threads=threads,
+        devices=devices,
+        on_epoch=finding,
+    )
+    trainer.train(trainer.search_space().architecture(trial.architecture), weights)
+    sign = 1 if task.direction == "maximize" else -1
+    best = max(range(len(curve)), key=lambda index: (sign * curve[index], -index))
+    return best + 1, {
+        "rule": f"early stopping on the validation rows: trained on the training rows alone, "
+        f"stopped after {patience} epochs without a better validation {task.metric} (at most "
+        f"{MAX_EPOCHS}); the best epoch's count is then trained on training + validation rows",
+        "best_epoch": best + 1,
+        "validation": {task.metric: curve[best]},
+        "epochs_trained": len(curve),
+        "patience": patience,
+        "max_epochs": MAX_EPOCHS,
+    }
+
+
+def _record_with_experiment(
+    path: Path, experiment: str, report: Mapping[str, Any], out: Path
+) -> None:
+    """Keep the test result with the experiment (``config["final"]``), so that the report shows
+    it; a store that cannot be written only loses this note (a warning says so)."""
+    final = {
+        "trial": report["trial"],
+        "epochs": report["epochs"],
+        "epochs_chosen_by": report["epochs_chosen_by"]["rule"],
+        "test": report["test"],
+        "out": str(out.resolve()),
+    }
+    try:
+        with Store(path) as store:
+            found = store.experiment(experiment)
+            store.update_config(found, {**found.config, "final": final})
+    except (StoreError, OSError) as error:
+        logger.warning("the test result was not recorded in %s: %s", path, error)
 
 
 def recorded_recipe(config: Mapping[str, Any]) -> TrainingRecipe:
@@ -202,7 +304,7 @@ def _retrain(
     threads: int,
     recipe: TrainingRecipe,
     devices: DeviceSettings,
-    on_epoch: Callable[[int, int], None] | None = None,
+    on_epoch: Callable[[int, int, Mapping[str, float]], None] | None = None,
     weights: bytes | None = None,
 ) -> torch.nn.Module:
     """Build and train the trial's network on training + validation rows with the search's loop
