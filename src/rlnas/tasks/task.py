@@ -1,8 +1,9 @@
 """A task: a data set with its fixed train / validation / test split, ready for training.
 
-Every task is split once, with a fixed seed (60/20/20, stratified for classification), and its
-features are standardized with statistics of the training rows only. The search trains on the
-training rows and scores on the validation rows; the test rows are kept for the final report.
+Every task is split once, with a fixed seed (60/20/20, stratified for classification; see
+``rlnas.tasks.split``), and its features are standardized with statistics of the training rows
+only. The search trains on the training rows and scores on the validation rows; the test rows
+are kept for the final report.
 A data set too large for memory keeps its rows on disk (``make_mapped_task``): its feature
 splits are ``MappedRows`` instead of tensors, split and standardized the same way.
 """
@@ -19,8 +20,8 @@ import torch
 from rlnas.errors import UserError
 from rlnas.tasks import KINDS, Kind
 from rlnas.tasks.rows import Features, MappedRows, RowSource, feature_statistics
+from rlnas.tasks.split import SPLIT_SEED, split_indices
 
-SPLIT_SEED = 0
 MAX_CLASSES = 50
 """An integer or string target with more distinct values than this is not a class label."""
 
@@ -256,27 +257,6 @@ def infer_kind(y: np.ndarray) -> Kind:
     if y.dtype.kind in "USb" or (y.dtype.kind in "iu" and distinct <= MAX_CLASSES):
         return "binary" if distinct == 2 else "classification"
     return "regression"
-
-
-def split_indices(
-    name: str, target: np.ndarray, kind: Kind, seed: int = SPLIT_SEED
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Row indices of the 60/20/20 train / validation / test split, stratified for classes."""
-    from sklearn.model_selection import train_test_split
-
-    rows = np.arange(len(target))
-    stratify = None if kind == "regression" else target
-    try:
-        train, rest = train_test_split(rows, test_size=0.4, random_state=seed, stratify=stratify)
-        val, test = train_test_split(
-            rest,
-            test_size=0.5,
-            random_state=seed,
-            stratify=None if stratify is None else stratify[rest],
-        )
-    except ValueError as error:
-        raise UserError(f"task {name}: cannot split the data 60/20/20 by class ({error})") from None
-    return np.sort(train), np.sort(val), np.sort(test)
 
 
 def _class_target(name: str, y: np.ndarray, kind: Kind) -> tuple[np.ndarray, tuple]:
