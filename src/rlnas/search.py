@@ -161,6 +161,8 @@ def search(
                 "constraints": [str(constraint) for constraint in objective.constraints],
                 "budget": budget,
                 "strategy_options": dict(strategy_options or {}),
+                # the options of each decision, so the report names them (not "option 3")
+                "decisions": {c.name: [str(o) for o in c.options] for c in space.choices},
                 **dict(config or {}),
             }
             experiment_name = name or opened.unique_name(f"{strategy.name}-{space.name}-seed{seed}")
