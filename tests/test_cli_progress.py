@@ -70,3 +70,15 @@ def test_train_final_without_epochs_finds_them_and_says_so(searched) -> None:
     assert metrics["epochs"] == chosen["best_epoch"] == len(retraining)
     assert len(finding) == chosen["epochs_trained"] <= chosen["best_epoch"] + chosen["patience"]
     assert "early stopping on the validation rows" in chosen["rule"]
+
+
+def test_the_experiment_records_its_split(searched) -> None:
+    from rlnas.store import Store
+    from rlnas.tasks import load_task
+    from rlnas.tasks.split import split_record
+
+    folder, _ = searched
+    with Store(folder / "runs.db", read_only=True) as store:
+        split = store.experiment().config["split"]
+    assert split == split_record(load_task("diabetes").indices)
+    assert split["train"]["rows"] == 265 and len(split["train"]["sha256"]) == 64

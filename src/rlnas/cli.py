@@ -404,6 +404,43 @@ class _EpochProgress:
         self.bar.update(self.phases[phase], completed=epoch, total=of, scores=escape(shown))
 
 
+@app.command()
+def predict(
+    export_dir: Annotated[
+        Path, typer.Argument(help="The folder `rlnas train-final --out` wrote.", show_default=False)
+    ],
+    data: Annotated[
+        Path,
+        typer.Argument(
+            help="A .csv file (the training CSV's feature columns), an .npy array of rows "
+            "shaped like the model's input, or a folder of images.",
+            show_default=False,
+        ),
+    ],
+    out: Annotated[
+        Path | None, typer.Option("-o", "--out", help="CSV file to write (default: stdout).")
+    ] = None,
+) -> None:
+    """Predict with an exported model: one CSV row per input (its row number or file), the
+    prediction and, for a classifier, each class's probability."""
+    from rlnas.export.predict import predict as run_predict
+
+    if out is not None:
+        _refuse_a_folder(out)
+    predictions = run_predict(export_dir, data)
+    if out is None:
+        predictions.write_csv(sys.stdout)
+        return
+    with out.open("w", newline="") as handle:
+        predictions.write_csv(handle)
+    _plain(f"{len(predictions.names)} predictions written to {out}", console)
+
+
+def _refuse_a_folder(out: Path) -> None:
+    if out.is_dir():
+        raise UserError(f"--out {out} is a folder; give a file name such as predictions.csv")
+
+
 def _refuse_a_file(out: Path) -> None:
     """An output folder that names an existing file is refused before any work is done."""
     if out.exists() and not out.is_dir():

@@ -33,6 +33,7 @@ from rlnas.export.raw_units import RawUnitsModel, raw_features
 from rlnas.store import Store, StoredTrial
 from rlnas.tasks import Task, load_task
 from rlnas.tasks.rows import join_rows
+from rlnas.tasks.split import split_record
 from rlnas.trial import best_trial
 
 logger = logging.getLogger(__name__)
@@ -169,13 +170,16 @@ def train_final(
         "test": test_metrics,
         "search_validation": dict(chosen.metrics),
         "export_max_abs_difference": dict(exported.differences),
+        "kind": task.kind,
         "input": {
             "shape": ["batch", *task.input_shape],
             "feature_names": list(task.feature_names) or None,
             "target": task.target_name,
+            "units": input_units(config["task"], task.input_shape),
             "features": "raw, in the data set's own units; the model standardizes them with the "
             "training rows' feature_mean and feature_std, stored with its weights",
         },
+        "split": {**split_record(task.indices), "rows": _split_rows(task)},
         "output": _output_description(task),
         "target_mean": task.target_mean,
         "target_std": task.target_std,
@@ -259,6 +263,30 @@ def _record_with_experiment(
             store.update_config(found, {**found.config, "final": final})
     except (StoreError, OSError) as error:
         logger.warning("the test result was not recorded in %s: %s", path, error)
+
+
+def input_units(task_name: str, input_shape: tuple[int, ...]) -> str:
+    """What the exported model's input values are, in words, for ``metrics.json``."""
+    prefix, _, _ = task_name.partition(":")
+    if prefix == "folder":
+        colour = "grayscale, one channel" if input_shape[0] == 1 else "RGB, channels first"
+        return (
+            f"pixel values 0-255 as the image files hold them ({colour}), resized to "
+            f"{input_shape[1]}x{input_shape[2]}; not scaled to 0-1"
+        )
+    described = {
+        "digits": "pixel values 0-16 (scikit-learn's 8x8 digits)",
+        "mnist": "pixel values 0-255",
+        "csv": "the CSV's feature columns as the file holds them, in feature_names' order",
+        "npz": "the values of the file's X array as stored",
+        "npy": "the values of the X.npy array as stored",
+    }
+    return described.get(prefix, "the data set's features in their own units, as loaded")
+
+
+def _split_rows(task: Task) -> dict[str, list[int]]:
+    """Each split's row numbers in the source data (0-based, in its row or sorted file order)."""
+    return {part: [int(row) for row in task.indices[part]] for part in ("train", "val", "test")}
 
 
 def recorded_recipe(config: Mapping[str, Any]) -> TrainingRecipe:

@@ -34,7 +34,9 @@ class ImageFileRows:
         self.shape = (len(files), channels, *size)
 
     def read(self, rows: np.ndarray) -> np.ndarray:
-        return np.stack([_pixels(self.files[int(row)], self.size, self.channels) for row in rows])
+        return np.stack(
+            [image_pixels(self.files[int(row)], self.size, self.channels) for row in rows]
+        )
 
     def __getstate__(self) -> dict[str, Any]:
         return dict(vars(self))
@@ -79,7 +81,7 @@ def folder_task(path_and_size: str, in_memory_bytes: int = IN_MEMORY_BYTES) -> T
     return make_mapped_task(name, rows, y, "classification")
 
 
-def _pixels(file: Path, size: tuple[int, int], channels: int) -> np.ndarray:
+def image_pixels(file: Path, size: tuple[int, int], channels: int) -> np.ndarray:
     """One image as float64 pixels (channels, height, width), resized to ``size``."""
     from PIL import Image
 
