@@ -561,3 +561,9 @@ def test_train_final_without_epochs_stops_early_and_records_the_choice(
         recorded = store.experiment().config["final"]
     assert recorded["test"] == pytest.approx(dict(final.test_metrics))
     assert recorded["epochs"] == best
+
+
+def test_every_exported_file_has_the_same_permissions(tmp_path: Path) -> None:
+    exported = export_model(mlp(), torch.randn(2, 10), {}, tmp_path)
+    modes = {path.name: path.stat().st_mode & 0o777 for path in exported.files}
+    assert len(set(modes.values())) == 1, modes  # model.safetensors is not owner-only

@@ -358,7 +358,8 @@ def train_final(
             from_inherited=from_inherited,
         )
     how = "fine-tuned from its inherited weights" if from_inherited else "retrained"
-    _plain(f"trial {final.trial} of {final.experiment}, {how} for {final.epochs} epochs")
+    epochs_text = f"{final.epochs} epoch{'s' * (final.epochs != 1)}"
+    _plain(f"trial {final.trial} of {final.experiment}, {how} for {epochs_text}")
     if epochs is None:
         found = final.epochs_chosen_by
         _plain(

@@ -92,7 +92,8 @@ class Task:
             values = f"{len(self.classes)} classes: {shown}"
         return (
             f"task {self.name}: {target} ({values}), {self.kind}, metric {self.metric}, "
-            f"input {self.input_shape}, {self.n_outputs} outputs, rows train/val/test {sizes}"
+            f"input {self.input_shape}, {self.n_outputs} output{'s' * (self.n_outputs != 1)}, "
+            f"rows train/val/test {sizes}"
         )
 
     def __repr__(self) -> str:
@@ -277,7 +278,7 @@ def _class_target(name: str, y: np.ndarray, kind: Kind) -> tuple[np.ndarray, tup
         raise UserError(f"task {name}: a binary target needs 2 classes, found {len(classes)}")
     counts = np.bincount(target)
     if counts.min() < 3:
-        rare = classes[int(counts.argmin())]
+        rare = classes[int(counts.argmin())].item()  # a plain 25, not np.int64(25)
         raise UserError(
             f"task {name}: class {rare!r} has {counts.min()} row(s); each class needs at least 3 "
             "to appear in every split"
