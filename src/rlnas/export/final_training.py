@@ -28,6 +28,7 @@ from rlnas.estimators.measuring import VALIDATION_BATCH, score_outputs
 from rlnas.estimators.recipe import TrainingRecipe
 from rlnas.estimators.stepping import forward_batches
 from rlnas.estimators.training import TrainingEvaluator
+from rlnas.export.epoch_count import FINDING, RETRAINING, EpochCallback, epoch_count
 from rlnas.export.files import ExportedModel, export_model
 from rlnas.export.raw_units import RawUnitsModel, raw_features
 from rlnas.store import Store, StoredTrial
@@ -37,6 +38,7 @@ from rlnas.tasks.split import split_record
 from rlnas.trial import best_trial
 
 logger = logging.getLogger(__name__)
+__all__ = ["FINDING", "RETRAINING", "FinalModel", "recorded_recipe", "train_final"]
 
 METRICS = "metrics.json"
 EXAMPLE_ROWS = 8
@@ -67,18 +69,6 @@ class FinalModel:
     @property
     def files(self) -> tuple[Path, ...]:
         return (*self.exported.files, self.exported.directory / METRICS)
-
-
-EpochCallback = Callable[[str, int, int, Mapping[str, float]], None]
-"""Told (phase, epoch, epochs, scores) after every epoch; scores hold the mean training ``loss``
-and, while the epoch count is being found, the validation metrics."""
-
-MAX_EPOCHS = 100
-"""The most epochs the search for the epoch count trains (it stops earlier on a plateau)."""
-PATIENCE = 10
-"""Epochs without a better validation score before that search stops, unless the recipe says."""
-FINDING = "finding the epoch count"
-RETRAINING = "final training"
 
 
 def train_final(
@@ -135,7 +125,7 @@ def train_final(
     started = time.perf_counter()
     space, seed = config["space"], experiment.seed
     if epochs is None:
-        epochs, chosen_by = _epoch_count(
+        epochs, chosen_by = epoch_count(
             task, space, chosen, seed, threads, recipe, devices, on_epoch, weights
         )
     else:
@@ -197,52 +187,6 @@ def train_final(
         epochs,
         chosen_by,
     )
-
-
-def _epoch_count(
-    task: Task,
-    space: str,
-    trial: StoredTrial,
-    seed: int,
-    threads: int,
-    recipe: TrainingRecipe,
-    devices: DeviceSettings,
-    on_epoch: EpochCallback | None,
-    weights: bytes | None,
-) -> tuple[int, dict[str, Any]]:
-    """Train on the training rows with early stopping on the validation rows: the epoch with the
-    best validation score, and a record of how it was found."""
-    patience = recipe.patience or PATIENCE
-    curve: list[float] = []
-
-    def finding(epoch: int, of: int, scores: Mapping[str, float]) -> None:
-        curve.append(scores[task.metric])
-        if on_epoch is not None:
-            on_epoch(FINDING, epoch, of, scores)
-
-    trainer = TrainingEvaluator(
-        task,
-        space=space,
-        epochs=MAX_EPOCHS,
-        recipe=recipe.replaced(patience=patience),
-        seed=seed,
-        threads=threads,
-        devices=devices,
-        on_epoch=finding,
-    )
-    trainer.train(trainer.search_space().architecture(trial.architecture), weights)
-    sign = 1 if task.direction == "maximize" else -1
-    best = max(range(len(curve)), key=lambda index: (sign * curve[index], -index))
-    return best + 1, {
-        "rule": f"early stopping on the validation rows: trained on the training rows alone, "
-        f"stopped after {patience} epochs without a better validation {task.metric} (at most "
-        f"{MAX_EPOCHS}); the best epoch's count is then trained on training + validation rows",
-        "best_epoch": best + 1,
-        "validation": {task.metric: curve[best]},
-        "epochs_trained": len(curve),
-        "patience": patience,
-        "max_epochs": MAX_EPOCHS,
-    }
 
 
 def _record_with_experiment(

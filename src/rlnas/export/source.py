@@ -1,19 +1,17 @@
 """A standalone PyTorch source file that rebuilds a model with nothing but torch (and safetensors).
 
 The model is traced with ``torch.fx``: the generated class recreates every module under the same
-attribute path, so the state_dict keys match exactly and the saved weights load with
-``strict=True``, and its ``forward`` is the code fx generated from the traced graph. A torch.nn
-layer is recreated from its ``repr``, which for the standard layers reads as its constructor call
-(``Conv2d(1, 16, kernel_size=(3, 3), ...)``); each one is rebuilt and compared with the original
-before it is written, and a layer whose repr does not rebuild it is refused with the reason.
+path, as ``nn.Sequential`` / ``nn.ModuleDict`` literals of the layers, so the state_dict keys
+match exactly and the saved weights load with ``strict=True``; its ``forward`` is the code fx
+generated from the traced graph, with the layers reached by indexing (``self.network[0]``).
+Each layer is the constructor call that rebuilds it (``layer_calls.py``); the text is laid out
+to read like written code and to pass ruff at 100 characters (``source_format.py``).
 """
 
 from __future__ import annotations
 
 import ast
-import inspect
 import keyword
-import math
 import types
 from typing import Any
 
@@ -21,16 +19,8 @@ import torch
 import torch.fx
 from torch import nn
 
-from rlnas.errors import UserError
+from rlnas.export.layer_calls import ExportError, constructor, rebuilt_from_repr
 from rlnas.export.source_format import import_block, readable_forward, wrapped_call
-
-
-class ExportError(UserError):
-    """The model cannot be exported: fx cannot trace it, or a layer of it cannot be rebuilt."""
-
-
-# Containers are traced through and rebuilt as plain modules that hold the same children.
-_CONTAINERS = (nn.Sequential, nn.ModuleList, nn.ModuleDict, nn.ParameterList, nn.ParameterDict)
 
 _HEADER = '''"""{name}: a standalone PyTorch model written by rlnas export.
 
@@ -142,8 +132,8 @@ class _Layout:
         """``module`` as an expression whose first line starts at ``lead`` and whose closing
         bracket sits at ``column``; statements it needs afterwards go to ``later``."""
         self.modules.add(path)
-        if _rebuilt_from_repr(module, path, self.called, self.tracer):
-            call = _constructor(module, path)
+        if rebuilt_from_repr(module, path, self.called, self.tracer):
+            call = constructor(module, path)
             lines = wrapped_call(call, lead)
             return lines if len(lines) == 1 else [lines[0], *_shifted(lines[1:], column - lead)]
         later += _own_tensors(self.accessor(path), path, module)
@@ -226,123 +216,6 @@ def _check_attributes(model: nn.Module, graph_module: torch.fx.GraphModule) -> N
                 f"the forward of {type(model).__name__} reads the tensor {node.target!r}, which "
                 "is not a parameter or persistent buffer; register it with register_buffer"
             )
-
-
-def _rebuilt_from_repr(
-    module: nn.Module, path: str, called: set[str], tracer: torch.fx.Tracer
-) -> bool:
-    if path in called:
-        return True
-    if isinstance(module, _CONTAINERS) or module._modules:
-        return False
-    return tracer.is_leaf_module(module, path)
-
-
-def _constructor(module: nn.Module, path: str) -> str:
-    """A call that builds a copy of ``module``: ``nn.<repr>``, which is one for the standard layers,
-    else keyword arguments read from the attributes named like the constructor's parameters (a
-    repr may print a string unquoted, ``padding=same``). Each is built and compared first."""
-    layer = type(module)
-    refuse = f"cannot export layer {path!r} ({layer.__name__}): "
-    if not (layer.__module__.startswith("torch.nn") and getattr(nn, layer.__name__, None) is layer):
-        raise ExportError(refuse + "only torch.nn layers can be rebuilt from their repr")
-    problems = []
-    for text in (repr(module), _from_attributes(module)):
-        if text is None:
-            continue
-        if "\n" in text:
-            problems.append("its repr spans several lines, so it is not a constructor call")
-            continue
-        call = "nn." + text
-        try:
-            rebuilt = eval(call, {"nn": nn, "torch": torch, "inf": math.inf})
-        except Exception as error:
-            problems.append(f"{call} is not a valid constructor call ({error})")
-            continue
-        problem = _difference(module, rebuilt)
-        if problem is None:
-            return _without_defaults(module, call)
-        problems.append(f"{call} does not rebuild it: {problem}")
-    raise ExportError(refuse + "; ".join(problems))
-
-
-def _without_defaults(module: nn.Module, call: str) -> str:
-    """``call`` without the keyword arguments that repeat the constructor's defaults
-    (``nn.BatchNorm2d(64)``, not ``nn.BatchNorm2d(64, eps=1e-05, ...)``), when that still
-    rebuilds ``module``."""
-    try:
-        defaults = {
-            name: parameter.default
-            for name, parameter in inspect.signature(type(module).__init__).parameters.items()
-            if parameter.default is not parameter.empty
-        }
-    except (TypeError, ValueError):
-        return call
-    parsed = ast.parse(call, mode="eval").body
-    if not isinstance(parsed, ast.Call):
-        return call
-    kept = []
-    for argument in parsed.keywords:
-        try:
-            value = ast.literal_eval(argument.value)
-        except ValueError:
-            kept.append(argument)
-            continue
-        default = defaults.get(argument.arg or "", _MISSING)
-        if not (_same(value, default) or _same(value, (default, default))):
-            kept.append(argument)
-    shorter = ast.unparse(ast.Call(parsed.func, parsed.args, kept))
-    try:
-        rebuilt = eval(shorter, {"nn": nn, "torch": torch, "inf": math.inf})
-    except Exception:
-        return call
-    return shorter if _difference(module, rebuilt) is None else call
-
-
-def _same(value: Any, default: Any) -> bool:
-    return type(value) is type(default) and value == default
-
-
-def _from_attributes(module: nn.Module) -> str | None:
-    """``Layer(name=value, ...)`` from the attributes named like its constructor's parameters."""
-    try:
-        parameters = list(inspect.signature(type(module).__init__).parameters.values())[1:]
-    except (TypeError, ValueError):
-        return None
-    arguments = []
-    for parameter in parameters:
-        if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
-            continue
-        if parameter.name in ("device", "dtype") or not hasattr(module, parameter.name):
-            if parameter.default is parameter.empty:
-                return None
-            continue
-        value = getattr(module, parameter.name)
-        if parameter.name == "bias" and (value is None or isinstance(value, torch.Tensor)):
-            value = value is not None
-        if isinstance(value, torch.Tensor | nn.Module):
-            return None
-        arguments.append(f"{parameter.name}={value!r}")
-    return f"{type(module).__name__}({', '.join(arguments)})"
-
-
-def _difference(original: nn.Module, rebuilt: nn.Module) -> str | None:
-    """What differs between a layer and the one rebuilt from its repr, or None."""
-    if type(original) is not type(rebuilt):
-        return f"built a {type(rebuilt).__name__}"
-    expected = {k: (v.shape, v.dtype) for k, v in original.state_dict().items()}
-    got = {k: (v.shape, v.dtype) for k, v in rebuilt.state_dict().items()}
-    if expected != got:
-        return f"state_dict {got} instead of {expected}"
-    for name, value in vars(original).items():
-        if name.startswith("_") or name == "training" or isinstance(value, torch.Tensor):
-            continue
-        if getattr(rebuilt, name, _MISSING) != value:
-            return f"attribute {name}={value!r} is not in the repr"
-    return None
-
-
-_MISSING = object()
 
 
 def _parameter(parameter: torch.Tensor) -> str:
