@@ -19,3 +19,14 @@ def test_a_rare_class_is_named_as_a_plain_number() -> None:
     with pytest.raises(UserError, match=r"class 25 has 2 row") as raised:
         make_task("t", np.zeros((22, 2)), y, "classification")
     assert "np.int64" not in str(raised.value)
+
+
+def test_a_float_target_with_two_values_says_how_to_classify(caplog) -> None:
+    with caplog.at_level("WARNING", logger="rlnas.tasks.task"):
+        task = make_task("t", np.zeros((20, 2)), np.array([0.0, 1.0] * 10))
+    assert task.kind == "regression"
+    assert "2 distinct values (0, 1)" in caplog.text and "pass --kind binary" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="rlnas.tasks.task"):
+        make_task("t", np.zeros((20, 2)), np.linspace(0, 1, 20))  # a real regression target
+    assert caplog.text == ""

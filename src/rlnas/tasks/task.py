@@ -10,6 +10,7 @@ splits are ``MappedRows`` instead of tensors, split and standardized the same wa
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
@@ -22,6 +23,7 @@ from rlnas.tasks import KINDS, Kind
 from rlnas.tasks.rows import Features, MappedRows, RowSource, feature_statistics
 from rlnas.tasks.split import SPLIT_SEED, split_indices
 
+logger = logging.getLogger(__name__)
 MAX_CLASSES = 50
 """An integer or string target with more distinct values than this is not a class label."""
 
@@ -240,13 +242,36 @@ def _target(
     name: str, y: np.ndarray, kind: Kind | None
 ) -> tuple[Kind, np.ndarray, tuple[str | int, ...]]:
     """The task's kind (given, else inferred), its target as trained on, and its classes."""
-    kind = kind or infer_kind(y)
+    if kind is None:
+        kind = infer_kind(y)
+        if kind == "regression":
+            _warn_if_labels(name, y)
     if kind not in KINDS:
         raise UserError(f"task {name}: kind {kind!r} is not one of {', '.join(KINDS)}")
     if kind == "regression":
         return kind, _regression_target(name, y), ()
     target, classes = _class_target(name, y, kind)
     return kind, target, classes
+
+
+def _warn_if_labels(name: str, y: np.ndarray) -> None:
+    """A regression target that looks like labels (``0.0``/``1.0``): say how to classify."""
+    try:
+        values = np.unique(np.asarray(y, dtype=np.float64))
+    except (TypeError, ValueError):
+        return
+    if len(values) > MAX_CLASSES or not np.equal(np.mod(values, 1), 0).all():
+        return
+    shown = ", ".join(f"{value:g}" for value in values[:5]) + (", ..." if len(values) > 5 else "")
+    hint = "--kind binary" if len(values) == 2 else "--kind classification"
+    logger.warning(
+        "task %s: the target has %d distinct values (%s) with a decimal point, so it is read as "
+        "a regression target; pass %s to classify",
+        name,
+        len(values),
+        shown,
+        hint,
+    )
 
 
 def infer_kind(y: np.ndarray) -> Kind:
