@@ -567,3 +567,21 @@ def test_every_exported_file_has_the_same_permissions(tmp_path: Path) -> None:
     exported = export_model(mlp(), torch.randn(2, 10), {}, tmp_path)
     modes = {path.name: path.stat().st_mode & 0o777 for path in exported.files}
     assert len(set(modes.values())) == 1, modes  # model.safetensors is not owner-only
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated")
+def test_a_store_that_cannot_take_the_test_result_only_loses_that_note(
+    wine_store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog
+) -> None:
+    from rlnas.errors import StoreError
+    from rlnas.export import train_final
+    from rlnas.store import Store
+
+    def refuse(*args, **keywords):
+        raise StoreError("the file or its folder is read-only")
+
+    monkeypatch.setattr(Store, "update_config", refuse)
+    with caplog.at_level("WARNING"):
+        final = train_final(wine_store, epochs=1, out_dir=tmp_path / "final")
+    assert (tmp_path / "final" / "metrics.json").is_file() and final.test_metrics
+    assert "the test result was not recorded" in caplog.text and "read-only" in caplog.text

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -205,7 +206,7 @@ def _record_with_experiment(
         with Store(path) as store:
             found = store.experiment(experiment)
             store.update_config(found, {**found.config, "final": final})
-    except (StoreError, OSError) as error:
+    except (StoreError, OSError, sqlite3.Error) as error:
         logger.warning("the test result was not recorded in %s: %s", path, error)
 
 
