@@ -30,3 +30,20 @@ def test_a_float_target_with_two_values_says_how_to_classify(caplog) -> None:
     with caplog.at_level("WARNING", logger="rlnas.tasks.task"):
         make_task("t", np.zeros((20, 2)), np.linspace(0, 1, 20))  # a real regression target
     assert caplog.text == ""
+
+
+def test_two_class_folders_are_binary_like_two_classes_in_a_csv(tmp_path) -> None:
+    from PIL import Image
+
+    from rlnas.tasks import load_task
+
+    rng = np.random.default_rng(0)
+    for label in ("cats", "dogs"):
+        (tmp_path / label).mkdir()
+        for index in range(6):
+            pixels = rng.integers(0, 255, size=(4, 4), dtype=np.uint8)
+            Image.fromarray(pixels, mode="L").save(tmp_path / label / f"{index}.png")
+    assert load_task(f"folder:{tmp_path}").kind == "binary"
+    assert load_task(f"folder:{tmp_path}", kind="classification").kind == "classification"
+    with pytest.raises(UserError, match="cannot be regression"):
+        load_task(f"folder:{tmp_path}", kind="regression")
