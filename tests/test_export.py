@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import textwrap
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -244,6 +245,21 @@ def test_sampled_architectures_of_every_model_space_export(space_name: str, tmp_
         x = torch.randn((4, *shape))
         exported = export_model(model, x, architecture.to_json(), tmp_path / str(index))
         assert max(exported.differences.values()) <= 1e-5, (architecture, exported.differences)
+        _assert_reads_like_written_code(tmp_path / str(index) / "model.py")
+
+
+def _assert_reads_like_written_code(source: Path) -> None:
+    """ruff finds nothing at line length 100, and layers are reached by indexing, not fx's
+    ``getattr`` chains or ``add_module`` calls."""
+    ruff = [sys.executable, "-m", "ruff", "check", "--isolated", "--line-length", "100"]
+    checked = subprocess.run(
+        [*ruff, "--select", "E,F,W,I,UP,B", "--target-version", "py311", str(source)],
+        capture_output=True,
+        text=True,
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    text = source.read_text()
+    assert "getattr(" not in text and "add_module(" not in text, text
 
 
 # --- final training -------------------------------------------------------------------------
@@ -375,12 +391,17 @@ def test_the_exported_model_takes_raw_features(
 def test_train_final_is_seeded_and_takes_a_chosen_trial(wine_store: Path, tmp_path: Path) -> None:
     from rlnas.export import train_final
 
-    told: list[tuple[int, int]] = []
+    told: list[tuple[str, int, int, Mapping[str, float]]] = []
     first = train_final(
         wine_store, trial=0, epochs=2, out_dir=tmp_path / "a", on_epoch=lambda *e: told.append(e)
     )
     again = train_final(wine_store, trial=0, epochs=2, out_dir=tmp_path / "b")
-    assert told == [(1, 2), (2, 2)]  # what train-final's progress bar shows
+    # what train-final's progress bar shows: the phase, the epoch, of how many, the loss
+    assert [(phase, epoch, of) for phase, epoch, of, _ in told] == [
+        ("final training", 1, 2),
+        ("final training", 2, 2),
+    ]
+    assert all(set(scores) == {"loss"} and scores["loss"] > 0 for *_, scores in told)
     assert first.trial == 0
     assert first.test_metrics == again.test_metrics
     weights = [
@@ -512,3 +533,55 @@ def test_cli_train_final_reports_a_bad_input_on_one_line(
     assert errors.startswith("error: ") and message in errors
     assert len(errors.strip().splitlines()) == 1
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated")
+def test_train_final_without_epochs_stops_early_and_records_the_choice(
+    wine_store: Path, tmp_path: Path
+) -> None:
+    from rlnas.export import train_final
+    from rlnas.export.final_training import FINDING, RETRAINING
+    from rlnas.store import Store
+
+    seen: dict[str, list[Mapping[str, float]]] = {FINDING: [], RETRAINING: []}
+    final = train_final(
+        wine_store,
+        out_dir=tmp_path / "final",
+        on_epoch=lambda phase, epoch, of, scores: seen[phase].append(dict(scores)),
+    )
+
+    accuracy = [scores["accuracy"] for scores in seen[FINDING]]
+    best = accuracy.index(max(accuracy)) + 1  # the first epoch with the best validation score
+    chosen = json.loads((tmp_path / "final" / "metrics.json").read_text())["epochs_chosen_by"]
+    assert final.epochs == best == chosen["best_epoch"] == len(seen[RETRAINING])
+    assert chosen["epochs_trained"] == len(accuracy) <= best + chosen["patience"]
+    assert chosen["validation"] == {"accuracy": pytest.approx(max(accuracy))}
+    assert all(set(scores) == {"loss"} for scores in seen[RETRAINING])
+    with Store(wine_store, read_only=True) as store:
+        recorded = store.experiment().config["final"]
+    assert recorded["test"] == pytest.approx(dict(final.test_metrics))
+    assert recorded["epochs"] == best
+
+
+def test_every_exported_file_has_the_same_permissions(tmp_path: Path) -> None:
+    exported = export_model(mlp(), torch.randn(2, 10), {}, tmp_path)
+    modes = {path.name: path.stat().st_mode & 0o777 for path in exported.files}
+    assert len(set(modes.values())) == 1, modes  # model.safetensors is not owner-only
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated")
+def test_a_store_that_cannot_take_the_test_result_only_loses_that_note(
+    wine_store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog
+) -> None:
+    from rlnas.errors import StoreError
+    from rlnas.export import train_final
+    from rlnas.store import Store
+
+    def refuse(*args, **keywords):
+        raise StoreError("the file or its folder is read-only")
+
+    monkeypatch.setattr(Store, "update_config", refuse)
+    with caplog.at_level("WARNING"):
+        final = train_final(wine_store, epochs=1, out_dir=tmp_path / "final")
+    assert (tmp_path / "final" / "metrics.json").is_file() and final.test_metrics
+    assert "the test result was not recorded" in caplog.text and "read-only" in caplog.text

@@ -28,6 +28,7 @@ from rlnas.rewards import Constraint, Objective
 from rlnas.settings import Settings
 from rlnas.space import SearchSpace
 from rlnas.tasks import Kind, absolute_task_name
+from rlnas.tasks.split import split_record
 
 DEFAULT_BENCHMARK = "nbg:cora"
 
@@ -211,6 +212,7 @@ def load_problem(
         "epochs": evaluator.epochs,
         "data_fraction": evaluator.data_fraction,
         "recipe": evaluator.recipe.model_dump(mode="json"),
+        "split": split_record(task.indices),  # the rule and a hash of each split's rows
     }
     space = evaluator.search_space()
     check_feasible(task, evaluator.space, space, constraints, seed)

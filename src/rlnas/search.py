@@ -362,6 +362,8 @@ def _experiment(
         "direction": objective.direction,
         "constraints": [str(constraint) for constraint in objective.constraints],
         "budget": settings.budget,
+        # the options of each decision, so the report names them (not "option 3")
+        "decisions": {c.name: [str(o) for o in c.options] for c in space.choices},
         **dict(context or {}),
     }
     name = name or opened.unique_name(f"{strategy.name}-{space.name}-seed{settings.seed}")

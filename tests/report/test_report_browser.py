@@ -91,3 +91,36 @@ def test_report_renders_offline_with_every_plot_and_no_script_from_names(
     assert page.locator("svg.architecture").count() == 3
     assert screenshot.stat().st_size > 50_000
     assert time.monotonic() - started < 20
+
+
+def test_a_trained_search_s_top_ten_fits_a_1400_px_window(browser, tmp_path: Path) -> None:
+    """Ten chain-cnn networks with every metric a training search stores: nothing is cut off."""
+    from rlnas.space.models import model_space
+    from rlnas.store import Store
+    from rlnas.trial import Trial
+
+    space = model_space("chain-cnn", (1, 8, 8))
+    rng = __import__("numpy").random.default_rng(0)
+    path = tmp_path / "runs.db"
+    with Store(path) as store:
+        config = {"space": "chain-cnn", "strategy": "ppo", "metric": "accuracy"}
+        experiment = store.create_experiment("trained", config, seed=0)
+        for number in range(12):
+            metrics = {"accuracy": 0.9 + number / 1000, "params": 12345.0 * (number + 1)}
+            metrics |= {"flops": 1234567.0 * (number + 1), "latency_ms": 0.22578, "epochs": 5.0}
+            metrics |= {"train_time_s": 1.2345, "estimator_s": 1.3}
+            trial = Trial(number, space.sample(rng), metrics, metrics["accuracy"])
+            store.record_trial(experiment, trial)
+    report = write_report(path, tmp_path / "report.html")
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    page.goto(report.as_uri(), wait_until="load")
+    widths = page.eval_on_selector_all(
+        "table", "tables => tables.map(t => t.getBoundingClientRect().right)"
+    )
+    assert widths and max(widths) <= 1400, widths
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1400
+    header = page.inner_text("table:last-of-type thead")
+    assert "flops" in header and "latency" in header and "training" in header
+    page.screenshot(path=str(tmp_path / "top.png"), full_page=True)
+    if os.environ.get("RLNAS_ARTIFACTS"):
+        shutil.copy(tmp_path / "top.png", Path(os.environ["RLNAS_ARTIFACTS"]) / "top.png")

@@ -24,7 +24,7 @@ import copy
 import io
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Self
 
@@ -110,7 +110,7 @@ class TrainingEvaluator:
         constraints: Sequence[Constraint] = (),
         latency_repeats: int = 10,
         devices: DeviceSettings | None = None,
-        on_epoch: Callable[[int, int], None] | None = None,
+        on_epoch: Callable[[int, int, Mapping[str, float]], None] | None = None,
     ) -> None:
         if epochs < 1:
             raise UserError(f"epochs must be at least 1, got {epochs}")
@@ -131,7 +131,9 @@ class TrainingEvaluator:
         self.constraints = tuple(constraints)
         self.latency_repeats = latency_repeats
         self.on_epoch = on_epoch
-        """Told (epoch, epochs) after every epoch: a progress bar for a long training."""
+        """Told (epoch, epochs, scores) after every epoch, scores being the mean training
+        ``loss`` and the validation metrics: a progress bar, or the final training's choice of
+        the epoch count."""
 
     def search_space(self) -> SearchSpace:
         """The SearchSpace of ``space`` for this task's input shape (one of its networks run
@@ -286,6 +288,7 @@ class TrainingEvaluator:
             if training.stopped:
                 break
             model.train()
+            loss_sum, batches = torch.zeros((), device=placement.device), 0
             for inputs, targets in epoch_batches(
                 X, y, recipe.batch_size, generator, placement, self.devices.data_workers
             ):
@@ -298,11 +301,12 @@ class TrainingEvaluator:
                         f"try a lower learning rate than {recipe.lr:g}"
                     )
                 step(loss)
+                loss_sum, batches = loss_sum + loss.detach().float(), batches + 1
                 self._check_time(started, epoch)
             score = self.validate(model, placement)
             training.curve.append(score)
             if self.on_epoch is not None:
-                self.on_epoch(epoch, until)
+                self.on_epoch(epoch, until, {"loss": float(loss_sum) / max(1, batches), **score})
             best = training.best
             if best is None or _improves(score[task.metric], best[task.metric], task.direction):
                 training.best, training.since_best = score, 0

@@ -87,11 +87,12 @@ def _write_architecture(architecture: str | Mapping[str, Any], path: Path) -> Pa
 
 
 def _write_weights(model: nn.Module, path: Path) -> Path:
-    from safetensors.torch import save_file
+    from safetensors.torch import save
 
     # Clones, because safetensors refuses tensors that share memory (tied or viewed weights).
     state = {key: value.detach().clone().contiguous() for key, value in model.state_dict().items()}
-    save_file(state, str(path))
+    # Written like the other files (the umask's permissions): save_file makes it owner-only.
+    path.write_bytes(save(state))
     return path
 
 

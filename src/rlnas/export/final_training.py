@@ -13,6 +13,8 @@ store keeps for the best trial.
 from __future__ import annotations
 
 import json
+import logging
+import sqlite3
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -27,12 +29,17 @@ from rlnas.estimators.measuring import VALIDATION_BATCH, score_outputs
 from rlnas.estimators.recipe import TrainingRecipe
 from rlnas.estimators.stepping import forward_batches
 from rlnas.estimators.training import TrainingEvaluator
+from rlnas.export.epoch_count import FINDING, RETRAINING, EpochCallback, epoch_count
 from rlnas.export.files import ExportedModel, export_model
 from rlnas.export.raw_units import RawUnitsModel, raw_features
 from rlnas.store import Store, StoredTrial
 from rlnas.tasks import Task, load_task
 from rlnas.tasks.rows import join_rows
+from rlnas.tasks.split import split_record
 from rlnas.trial import best_trial
+
+logger = logging.getLogger(__name__)
+__all__ = ["FINDING", "RETRAINING", "FinalModel", "recorded_recipe", "train_final"]
 
 METRICS = "metrics.json"
 EXAMPLE_ROWS = 8
@@ -44,7 +51,8 @@ _LOOSE_RECIPE_KEYS = ("batch_size", "lr", "weight_decay")
 
 @dataclass(frozen=True)
 class FinalModel:
-    """A retrained architecture: which trial it came from, its test metrics and exported files.
+    """A retrained architecture: which trial it came from, its test metrics and exported files,
+    and how many epochs it trained, chosen how (``epochs_chosen_by["rule"]``).
 
     ``model`` is the exported model, in eval mode: raw features in; ``model.network`` is the
     trained network, which reads standardized features like the search's.
@@ -56,6 +64,8 @@ class FinalModel:
     test_metrics: Mapping[str, float]
     exported: ExportedModel
     model: RawUnitsModel
+    epochs: int
+    epochs_chosen_by: Mapping[str, Any]
 
     @property
     def files(self) -> tuple[Path, ...]:
@@ -66,12 +76,12 @@ def train_final(
     store_path: str | Path,
     name: str | None = None,
     trial: int | None = None,
-    epochs: int = 20,
+    epochs: int | None = None,
     out_dir: str | Path = "final",
     *,
     threads: int = 1,
     devices: DeviceSettings | None = None,
-    on_epoch: Callable[[int, int], None] | None = None,
+    on_epoch: EpochCallback | None = None,
     from_inherited: bool = False,
 ) -> FinalModel:
     """Retrain the best complete trial (or trial number ``trial``) of experiment ``name`` (default:
@@ -79,7 +89,13 @@ def train_final(
     experiment's seed and trained with its recorded recipe on ``devices``; score it on the test
     rows and export it with ``metrics.json`` to ``out_dir``. ``from_inherited``: fine-tune the
     weights the search trained for that trial (a search with ``inherit``) instead of training
-    from scratch."""
+    from scratch.
+
+    Without ``epochs`` the count is found first: the network trains on the training rows alone
+    (up to ``MAX_EPOCHS``, stopping after the recipe's patience or ``PATIENCE`` epochs without a
+    better validation score), and the epoch with the best validation score is how long the final
+    training on training + validation rows runs. ``metrics.json`` records the choice and why.
+    The test result is also recorded with the experiment (its ``final``), for the report."""
     path = Path(store_path)
     if not path.is_file():
         raise StoreError(f"store {path} does not exist")
@@ -108,17 +124,20 @@ def train_final(
     devices = devices or DeviceSettings()
     devices.resolve()
     started = time.perf_counter()
+    space, seed = config["space"], experiment.seed
+    if epochs is None:
+        epochs, chosen_by = epoch_count(
+            task, space, chosen, seed, threads, recipe, devices, on_epoch, weights
+        )
+    else:
+        chosen_by = {"rule": "given (--epochs)"}
+
+    def retraining(epoch: int, of: int, scores: Mapping[str, float]) -> None:
+        if on_epoch is not None:  # the validation rows are training rows now: only the loss
+            on_epoch(RETRAINING, epoch, of, {"loss": scores["loss"]})
+
     model = _retrain(
-        task,
-        config["space"],
-        chosen,
-        epochs,
-        experiment.seed,
-        threads,
-        recipe,
-        devices,
-        on_epoch,
-        weights,
+        task, space, chosen, epochs, seed, threads, recipe, devices, retraining, weights
     )
     train_time_s = time.perf_counter() - started
     model.cpu().eval()  # the trainer returns it on the CPU; tested and exported there
@@ -135,28 +154,84 @@ def train_final(
         "architecture": dict(chosen.architecture),
         "seed": experiment.seed,
         "epochs": epochs,
+        "epochs_chosen_by": chosen_by,
         "from_inherited": weights is not None,
         "recipe": recipe.model_dump(mode="json"),
         "train_time_s": train_time_s,
         "test": test_metrics,
         "search_validation": dict(chosen.metrics),
         "export_max_abs_difference": dict(exported.differences),
+        "kind": task.kind,
         "input": {
             "shape": ["batch", *task.input_shape],
             "feature_names": list(task.feature_names) or None,
             "target": task.target_name,
+            "units": input_units(config["task"], task.input_shape),
             "features": "raw, in the data set's own units; the model standardizes them with the "
             "training rows' feature_mean and feature_std, stored with its weights",
         },
+        "split": {**split_record(task.indices), "rows": _split_rows(task)},
         "output": _output_description(task),
         "target_mean": task.target_mean,
         "target_std": task.target_std,
         "classes": list(task.classes),
     }
     (exported.directory / METRICS).write_text(json.dumps(report, indent=1) + "\n")
+    _record_with_experiment(path, experiment.name, report, exported.directory)
     return FinalModel(
-        experiment.name, chosen.number, chosen.architecture, test_metrics, exported, deployable
+        experiment.name,
+        chosen.number,
+        chosen.architecture,
+        test_metrics,
+        exported,
+        deployable,
+        epochs,
+        chosen_by,
     )
+
+
+def _record_with_experiment(
+    path: Path, experiment: str, report: Mapping[str, Any], out: Path
+) -> None:
+    """Keep the test result with the experiment (``config["final"]``), so that the report shows
+    it; a store that cannot be written only loses this note (a warning says so)."""
+    final = {
+        "trial": report["trial"],
+        "epochs": report["epochs"],
+        "epochs_chosen_by": report["epochs_chosen_by"]["rule"],
+        "test": report["test"],
+        "out": str(out.resolve()),
+    }
+    try:
+        with Store(path) as store:
+            found = store.experiment(experiment)
+            store.update_config(found, {**found.config, "final": final})
+    except (StoreError, OSError, sqlite3.Error) as error:
+        logger.warning("the test result was not recorded in %s: %s", path, error)
+
+
+def input_units(task_name: str, input_shape: tuple[int, ...]) -> str:
+    """What the exported model's input values are, in words, for ``metrics.json``."""
+    prefix, _, _ = task_name.partition(":")
+    if prefix == "folder":
+        colour = "grayscale, one channel" if input_shape[0] == 1 else "RGB, channels first"
+        return (
+            f"pixel values 0-255 as the image files hold them ({colour}), resized to "
+            f"{input_shape[1]}x{input_shape[2]}; not scaled to 0-1"
+        )
+    described = {
+        "digits": "pixel values 0-16 (scikit-learn's 8x8 digits)",
+        "mnist": "pixel values 0-255",
+        "csv": "the CSV's feature columns as the file holds them, in feature_names' order",
+        "npz": "the values of the file's X array as stored",
+        "npy": "the values of the X.npy array as stored",
+    }
+    return described.get(prefix, "the data set's features in their own units, as loaded")
+
+
+def _split_rows(task: Task) -> dict[str, list[int]]:
+    """Each split's row numbers in the source data (0-based, in its row or sorted file order)."""
+    return {part: [int(row) for row in task.indices[part]] for part in ("train", "val", "test")}
 
 
 def recorded_recipe(config: Mapping[str, Any]) -> TrainingRecipe:
@@ -202,7 +277,7 @@ def _retrain(
     threads: int,
     recipe: TrainingRecipe,
     devices: DeviceSettings,
-    on_epoch: Callable[[int, int], None] | None = None,
+    on_epoch: Callable[[int, int, Mapping[str, float]], None] | None = None,
     weights: bytes | None = None,
 ) -> torch.nn.Module:
     """Build and train the trial's network on training + validation rows with the search's loop

@@ -1,12 +1,17 @@
-"""An architecture as an SVG picture: a chain of decisions, or the DAG of a NAS-Bench-Graph cell.
+"""An architecture as an SVG picture of the network it builds: its layers in order, a cell's
+DAG of operations, or the DAG of a NAS-Bench-Graph cell; a generic space's decisions otherwise.
 
-Every label is user data (decision and option names), so each one is escaped; the result is
-well-formed XML that can stand alone in a .svg file or inline in HTML.
+Decisions named with a layer index (``op0``, ``width0``, ``skip0``) are one layer; an option that
+builds nothing (``none``, ``identity``, ``False``) is left out, and so is a layer left with
+nothing. Decisions named ``edgeIJ`` are a cell: an operation from node I to node J. Every label
+is user data (decision and option names), so each one is escaped; the result is well-formed XML
+that can stand alone in a .svg file or inline in HTML.
 """
 
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Mapping
 from html import escape
 from typing import Any
@@ -27,11 +32,153 @@ _HEAD = (
 )
 
 
+NOTHING = ("none", "identity", "None", "False", "")
+"""Options that build no layer (a width of none, an identity op, a skip left off)."""
+_INDEXED = re.compile(r"^([A-Za-z_]+?)(\d+)$")
+_EDGE = re.compile(r"^edge(\d)(\d)$")
+
+
 def architecture_svg(choices: Mapping[str, Any], space_name: str = "") -> str:
     """The SVG drawing of one architecture's ``choices`` in the space called ``space_name``."""
-    if space_name.startswith("nbg:") and _is_nas_bench_graph(choices):
-        return _graph_svg(choices)
-    return _chain_svg(choices)
+    if space_name.startswith("nbg:"):
+        return _graph_svg(choices) if _is_nas_bench_graph(choices) else _chain_svg(choices)
+    if choices and all(_EDGE.match(str(name)) for name in choices):
+        return _cell_svg(choices)
+    layers, overall = network_layers(choices)
+    if layers is None:
+        return _chain_svg(choices)
+    boxes = [("", "input", "the input")]
+    for index, (op, details) in layers:
+        boxes.append((" · ".join(details), op, f"layer {index}: {op} " + ", ".join(details)))
+    note = ", ".join(f"{name} {option}" for name, option in overall.items())
+    boxes.append((note, "output", "the head: pooling or flattening, then a linear layer"))
+    return _boxes_svg(boxes, note or "layers")
+
+
+def network_layers(
+    choices: Mapping[str, Any],
+) -> tuple[list[tuple[int, tuple[str, list[str]]]] | None, dict[str, Any]]:
+    """The layers the choices build, in order: (index, (operation, details)), and the decisions
+    that hold for the whole network (``activation``); None when no decision has a layer index."""
+    layers: dict[int, dict[str, str]] = {}
+    overall: dict[str, Any] = {}
+    for name, option in choices.items():
+        found = _INDEXED.match(str(name))
+        if found is None:
+            overall[str(name)] = option
+        else:
+            layers.setdefault(int(found[2]), {})[found[1]] = str(option)
+    if not layers:
+        return None, overall
+    built = []
+    for index in sorted(layers):
+        parts = layers[index]
+        op = parts.pop("op", None)
+        if op in NOTHING and op is not None:
+            continue  # an identity layer: the network has nothing here
+        if any(value == "none" for kind, value in parts.items() if kind in ("width", "kernel")):
+            parts = {kind: value for kind, value in parts.items() if kind == "pool"}
+        details = [
+            kind if value == "True" else f"{kind} {value}"
+            for kind, value in parts.items()
+            if value not in NOTHING
+        ]
+        if op is None and not details:
+            continue
+        if op is None and set(parts) == {"pool"}:
+            op, details = f"{parts['pool']} pool", []
+        built.append((index, (op or _layer_kind(parts), details)))
+    return built, overall
+
+
+def layer_summary(choices: Mapping[str, Any]) -> str:
+    """One line for a table: ``conv3x3 (width 64 · skip) → maxpool``; the decisions themselves
+    where they name no layers or cell edges."""
+    if choices and all(_EDGE.match(str(name)) for name in choices):
+        edges = [(name, op) for name, op in choices.items() if str(op) not in NOTHING[:1]]
+        return ", ".join(f"{name[4]}→{name[5]} {op}" for name, op in edges) or "no edge"
+    layers, overall = network_layers(choices)
+    if layers is None:
+        return ", ".join(f"{name}={option}" for name, option in choices.items())
+    parts = [op + (f" ({' · '.join(details)})" if details else "") for _, (op, details) in layers]
+    text = " → ".join(parts) or "no layer"
+    if overall:
+        text += "; " + ", ".join(f"{name} {option}" for name, option in overall.items())
+    return text
+
+
+def _layer_kind(parts: Mapping[str, str]) -> str:
+    if "kernel" in parts and parts["kernel"] not in NOTHING:
+        return "conv"
+    return "dense" if set(parts) <= {"width"} else "layer"
+
+
+def _boxes_svg(boxes: list[tuple[str, str, str]], title: str) -> str:
+    """Boxes (detail, name, tooltip) joined by arrows, left to right, PER_ROW to a row."""
+    rows = max(1, -(-len(boxes) // PER_ROW))
+    columns = min(PER_ROW, max(1, len(boxes)))
+    width = GAP + columns * (BOX_WIDTH + GAP)
+    height = rows * (BOX_HEIGHT + GAP)
+    parts = [_HEAD.format(w=width, h=height, title=escape(title))]
+    positions = []
+    for index, (detail, name, tooltip) in enumerate(boxes):
+        row, column = divmod(index, PER_ROW)
+        x, y = GAP + column * (BOX_WIDTH + GAP), GAP / 2 + row * (BOX_HEIGHT + GAP)
+        positions.append((x, y))
+        parts.append(_box(x, y, detail, name, tooltip))
+    parts += _chain_arrows(positions)
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _chain_arrows(positions: list[tuple[float, float]]) -> list[str]:
+    arrows = []
+    for (x1, y1), (x2, y2) in itertools.pairwise(positions):
+        if y1 == y2:
+            arrows.append(_arrow((x1 + BOX_WIDTH, y1 + BOX_HEIGHT / 2), (x2, y2 + BOX_HEIGHT / 2)))
+        else:  # the chain goes on in the next row: from the bottom of one box to the next's top
+            arrows.append(_arrow((x1 + BOX_WIDTH / 2, y1 + BOX_HEIGHT), (x2 + BOX_WIDTH / 2, y2)))
+    return arrows
+
+
+def _cell_svg(choices: Mapping[str, Any]) -> str:
+    """A cell (NAS-Bench-201 style): nodes left to right, node 0 the input and the last the
+    output; each edge that is not ``none`` an arc labelled with its operation."""
+    edges = []
+    for name, op in choices.items():
+        found = _EDGE.match(str(name))
+        assert found is not None
+        if str(op) not in NOTHING[:1]:
+            edges.append((int(found[1]), int(found[2]), str(op)))
+    nodes = 1 + max(max(int(_EDGE.match(str(n))[2]) for n in choices), 1)  # type: ignore[index]
+    spacing = BOX_WIDTH + 2 * GAP
+    width = GAP + nodes * spacing
+    middle = 40 + 30 * nodes
+    height = 2 * middle
+    title = "cell: " + (", ".join(f"{a}→{b} {op}" for a, b, op in edges) or "no edge")
+    parts = [_HEAD.format(w=width, h=height, title=escape(title))]
+    centre = {node: (GAP + node * spacing + BOX_WIDTH / 2, middle) for node in range(nodes)}
+    for number, (source, target, op) in enumerate(edges):
+        (x1, y), (x2, _) = centre[source], centre[target]
+        span = target - source
+        lift = 0 if span == 1 else (26 * span) * (-1 if number % 2 else 1)
+        if lift == 0:
+            parts.append(_arrow((x1 + BOX_WIDTH / 2, y), (x2 - BOX_WIDTH / 2, y)))
+            label_y = y - 6
+        else:
+            top = y - BOX_HEIGHT / 2 if lift > 0 else y + BOX_HEIGHT / 2
+            apex = top - lift
+            parts.append(_arrow((x1, top), (x1, apex), (x2, apex), (x2, top)))
+            label_y = apex - 4 if lift > 0 else apex + 14
+        parts.append(
+            f'<text x="{(x1 + x2) / 2:g}" y="{label_y:g}" text-anchor="middle" '
+            f'fill="{"#888" if op == "skip" else "#222"}">{_label(op)}</text>'
+        )
+    for node, (x, y) in centre.items():
+        name = "input" if node == 0 else "output" if node == nodes - 1 else f"node {node}"
+        parts.append(_box(x - BOX_WIDTH / 2, y - BOX_HEIGHT / 2, f"node {node}", name, name))
+    parts.append("</svg>")
+    return "".join(parts)
 
 
 def _is_nas_bench_graph(choices: Mapping[str, Any]) -> bool:
@@ -84,11 +231,7 @@ def _chain_svg(choices: Mapping[str, Any]) -> str:
         x, y = GAP + column * (BOX_WIDTH + GAP), GAP / 2 + row * (BOX_HEIGHT + GAP)
         positions.append((x, y))
         parts.append(_box(x, y, str(name), str(option), f"{name} = {option}"))
-    for (x1, y1), (x2, y2) in itertools.pairwise(positions):
-        if y1 == y2:
-            parts.append(_arrow((x1 + BOX_WIDTH, y1 + BOX_HEIGHT / 2), (x2, y2 + BOX_HEIGHT / 2)))
-        else:  # the chain goes on in the next row: from the bottom of one box to the next's top
-            parts.append(_arrow((x1 + BOX_WIDTH / 2, y1 + BOX_HEIGHT), (x2 + BOX_WIDTH / 2, y2)))
+    parts += _chain_arrows(positions)
     parts.append("</svg>")
     return "".join(parts)
 

@@ -22,6 +22,9 @@ from rlnas.store import StoredTrial
 
 Figure = go.Figure
 PALETTE = qualitative.Plotly
+MANY_COLORS = qualitative.Dark24
+"""For many lines in one plot (an entropy per decision): 24 distinct colours, then dashes."""
+DASHES = ("solid", "dash", "dot", "dashdot")
 LAYOUT = {"template": "plotly_white", "margin": {"l": 60, "r": 20, "t": 50, "b": 50}}
 
 
@@ -43,48 +46,74 @@ def _hover(run: Run, trial: StoredTrial) -> str:
     return f"{escape(run.name)} #{trial.number}<br>{metrics}<br>{architecture}"
 
 
+def _by_metric(runs: Sequence[Run], title: str, x: str) -> tuple[go.Figure, dict[str, int]]:
+    """A figure with one panel (its own y-axis) per metric the runs searched, and the panel's
+    row for each metric: accuracy and an mse never share an axis."""
+    metrics = list(dict.fromkeys(run.metric for run in runs)) or ["reward"]
+    directions = {run.metric: run.direction for run in runs}
+    figure = make_subplots(
+        rows=len(metrics),
+        cols=1,
+        vertical_spacing=min(0.12, 0.3 / len(metrics)),
+        subplot_titles=[escape(f"{m} ({directions.get(m, 'maximize')})") for m in metrics],
+    )
+    figure.update_layout(title=escape(title), height=120 + 320 * len(metrics), **LAYOUT)
+    for row, metric in enumerate(metrics, start=1):
+        figure.update_yaxes(title_text=escape(metric), row=row, col=1)
+    figure.update_xaxes(title_text=escape(x), row=len(metrics), col=1)
+    return figure, {metric: row for row, metric in enumerate(metrics, start=1)}
+
+
 def trajectory_by_trial(runs: Sequence[Run]) -> go.Figure:
-    """Each trial's reward (dots) and the incumbent, the best reward so far (line)."""
-    figure = _figure("Reward per trial and incumbent", "trial", "reward")
+    """Each trial's metric (dots) and the incumbent's, the best so far (line), in the metric's
+    own units; one panel per metric."""
+    figure, rows = _by_metric(runs, "Searched metric per trial and the best so far", "trial")
     for index, run in enumerate(runs):
-        points = run.incumbents()
+        points = run.metric_incumbents()
         group = escape(run.name)
         color = PALETTE[index % len(PALETTE)]
+        row = rows[run.metric]
         figure.add_scatter(
-            x=[t.number for t, _ in points],
-            y=[t.reward for t, _ in points],
+            x=[t.number for t, _, _ in points],
+            y=[value for _, value, _ in points],
             mode="markers",
             marker={"size": 5, "opacity": 0.5, "color": color},
-            name=f"{group}: reward",
+            name=f"{group}: {escape(run.metric)}",
             legendgroup=group,
-            hovertext=[_hover(run, t) for t, _ in points],
+            hovertext=[_hover(run, t) for t, _, _ in points],
             hoverinfo="text",
+            row=row,
+            col=1,
         )
         figure.add_scatter(
-            x=[t.number for t, _ in points],
-            y=[best for _, best in points],
+            x=[t.number for t, _, _ in points],
+            y=[best for _, _, best in points],
             mode="lines",
             line={"shape": "hv", "width": 2, "color": color},
             name=f"{group}: incumbent",
             legendgroup=group,
+            row=row,
+            col=1,
         )
     return figure
 
 
 def incumbent_by_time(runs: Sequence[Run]) -> go.Figure:
-    """The incumbent against wall time since each experiment's first trial started."""
-    figure = _figure("Incumbent over wall time", "seconds since the first trial", "best reward")
+    """The incumbent's metric against wall time since each experiment's first trial started."""
+    figure, rows = _by_metric(runs, "Best so far over wall time", "seconds since the first trial")
     for index, run in enumerate(runs):
-        points = run.incumbents()
+        points = run.metric_incumbents()
         figure.add_scatter(
-            x=[run.elapsed_s(t) for t, _ in points],
-            y=[best for _, best in points],
+            x=[run.elapsed_s(t) for t, _, _ in points],
+            y=[best for _, _, best in points],
             mode="lines+markers",
             marker={"size": 4},
             line={"shape": "hv", "color": PALETTE[index % len(PALETTE)]},
             name=escape(run.name),
-            hovertext=[_hover(run, t) for t, _ in points],
+            hovertext=[_hover(run, t) for t, _, _ in points],
             hoverinfo="text+y",
+            row=rows[run.metric],
+            col=1,
         )
     return figure
 
@@ -186,10 +215,17 @@ def _is_number(value: object) -> bool:
 def _entropy(run: Run, reports: list[tuple[int, Mapping[str, Any]]]) -> go.Figure:
     figure = _figure(f"{run.name}: policy entropy per decision", "trial", "entropy (nats)")
     decisions = dict.fromkeys(name for _, d in reports for name in d.get("entropy", {}))
-    for decision in decisions:
+    for index, decision in enumerate(decisions):
         numbers = [n for n, d in reports if decision in d.get("entropy", {})]
         values = [d["entropy"][decision] for n, d in reports if decision in d.get("entropy", {})]
-        figure.add_scatter(x=numbers, y=values, mode="lines", name=escape(str(decision)))
+        color, dash = MANY_COLORS[index % len(MANY_COLORS)], DASHES[index // len(MANY_COLORS) % 4]
+        figure.add_scatter(
+            x=numbers,
+            y=values,
+            mode="lines",
+            line={"color": color, "dash": dash},
+            name=escape(str(decision)),
+        )
     return figure
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from rlnas.errors import UserError
-from rlnas.report.drawing import architecture_svg
+from rlnas.report.drawing import architecture_svg, layer_summary
 from rlnas.report.growth import chain_text, growth_chains, inherited
 from rlnas.report.runs import COST_METRICS, Run, load_runs
 
@@ -28,6 +28,7 @@ h1 { margin-bottom: 0.2rem; } h2 { border-bottom: 1px solid #ddd; padding-bottom
 table { border-collapse: collapse; margin: 0.5rem 0 1rem; font-size: 0.9rem; }
 th, td { border: 1px solid #ddd; padding: 0.25rem 0.5rem; text-align: left; }
 th { background: #f4f6f9; } td.number { text-align: right; font-variant-numeric: tabular-nums; }
+td.number { white-space: nowrap; } td.architecture { max-width: 32rem; }
 .note { color: #666; } .plot { margin: 1rem 0; } svg.architecture { max-width: 100%; }
 """
 
@@ -65,7 +66,7 @@ def render_report(runs: Sequence[Run], title: str = "rlnas report", top: int = 1
     page.plot(figures.incumbent_by_time(runs))
 
     for index, run in enumerate(runs):
-        if curves.scheduled(run):
+        if run.scheduled and curves.scheduled(run):
             page.add(
                 f"<h3>{escape(run.name)}: rungs</h3><p class='note'>"
                 f"{sum(t.status == 'pruned' for t in run.trials)} of {len(run.trials)} "
@@ -92,6 +93,15 @@ def render_report(runs: Sequence[Run], title: str = "rlnas report", top: int = 1
             continue
         page.add(architecture_svg(best[0].architecture, run.space_name))
         page.add(_best_table(run, best))
+
+    finals = [run for run in runs if isinstance(run.experiment.config.get("final"), dict)]
+    if finals:
+        page.add(
+            "<h2>Final training</h2><p class='note'>What <code>rlnas train-final</code> recorded: "
+            "the trial retrained on training + validation rows, for how many epochs and why, "
+            "and its score on the test rows, which the search never saw.</p>"
+            + _finals_table(finals)
+        )
 
     page.add("<h2>Controller diagnostics</h2>")
     shown = False
@@ -156,36 +166,89 @@ def _experiments_table(runs: Sequence[Run]) -> str:
     for run in runs:
         config = run.experiment.config
         best = run.best(1)
+        counts = run.counts()
+        value = run.value(best[0]) if best else None
         cells = [
             escape(run.name),
             escape(str(config.get("strategy", ""))),
             escape(run.space_name),
             escape(f"{run.metric} ({run.direction})"),
             escape(run.experiment.status),
-            str(len(run.trials)),
-            str(len(run.trials) - len(run.complete)),
-            f"{best[0].reward:.6g}" if best else "–",
+            *(
+                f"<td class='number'>{count}</td>"
+                for count in (len(run.trials), *(counts[s] for s in STATUSES))
+            ),
+            "–" if value is None else format_number(value, run.metric),
         ]
-        rows.append("<tr>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>")
-    head = ("experiment", "strategy", "space", "metric", "status", "trials", "failed", "best")
+        rows.append("<tr>" + "".join(_cell(cell) for cell in cells) + "</tr>")
+    head = ("experiment", "strategy", "space", "metric", "status", "trials", *STATUSES, "best")
     return _table(head, rows)
 
 
+STATUSES = ("complete", "pruned", "failed", "rejected")
+
+
+def _cell(cell: str) -> str:
+    return cell if cell.startswith("<td") else f"<td>{cell}</td>"
+
+
 def _best_table(run: Run, best: Sequence[Any]) -> str:
-    decisions = list(dict.fromkeys(name for trial in best for name in trial.architecture))
-    metrics = list(dict.fromkeys(name for trial in best for name in trial.metrics))
+    """Rank, trial, the network in one line, the metric, then the costs and training figures:
+    formatted with their units, so ten rows fit a 1400 px window."""
+    shown = [run.metric, *COST_METRICS, "epochs", "train_time_s"]
+    metrics = [m for m in dict.fromkeys(shown) if any(m in trial.metrics for trial in best)]
     rows = []
     for rank, trial in enumerate(best, start=1):
         cells = [f"<td class='number'>{rank}</td>", f"<td class='number'>{trial.number}</td>"]
-        cells += [f"<td>{escape(str(trial.architecture.get(d, '')))}</td>" for d in decisions]
+        cells.append(f"<td class='architecture'>{escape(layer_summary(trial.architecture))}</td>")
         cells += [
-            f"<td class='number'>{trial.metrics[m]:.6g}</td>" if m in trial.metrics else "<td></td>"
+            f"<td class='number'>{format_number(trial.metrics[m], m)}</td>"
+            if m in trial.metrics
+            else "<td></td>"
             for m in metrics
         ]
-        cells.append(f"<td class='number'>{trial.reward:.6g}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
-    head = ("rank", "trial", *decisions, *metrics, "reward")
+    head = ("rank", "trial", "network", *(_metric_heading(m) for m in metrics))
     return _table([escape(str(name)) for name in head], rows)
+
+
+def _metric_heading(name: str) -> str:
+    return {"latency_ms": "latency", "train_time_s": "training"}.get(name, name)
+
+
+def _finals_table(runs: Sequence[Run]) -> str:
+    rows = []
+    for run in runs:
+        final = run.experiment.config["final"]
+        test = final.get("test", {})
+        cells = [
+            escape(run.name),
+            f"<td class='number'>{escape(str(final.get('trial', '')))}</td>",
+            f"<td class='number'>{escape(str(final.get('epochs', '')))}</td>",
+            escape(str(final.get("epochs_chosen_by", ""))),
+            escape(", ".join(f"{k} {format_number(v, k)}" for k, v in test.items())),
+            escape(str(final.get("out", ""))),
+        ]
+        rows.append("<tr>" + "".join(_cell(cell) for cell in cells) + "</tr>")
+    head = ("experiment", "trial", "epochs", "epochs chosen by", "test", "exported to")
+    return _table(head, rows)
+
+
+def format_number(value: float, name: str = "") -> str:
+    """A number as a reader wants it: counts with k/M/G, times with their unit, the rest with
+    4 significant digits (``6.03k`` params, ``0.226 ms``, ``1.4 s``, ``0.9123``)."""
+    if name in ("params", "flops"):
+        for divisor, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+            if abs(value) >= divisor:
+                return f"{value / divisor:.3g}{suffix}"
+        return f"{value:.0f}"
+    if name.endswith("_ms") or name == "latency":
+        return f"{value:.3g} ms"
+    if name.endswith("_s"):
+        return f"{value:.3g} s"
+    if name == "epochs" and float(value).is_integer():
+        return str(int(value))
+    return f"{value:.4g}"
 
 
 def _table(head: Sequence[str], rows: Sequence[str]) -> str:

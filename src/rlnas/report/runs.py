@@ -48,6 +48,37 @@ class Run:
         """The ``top`` complete trials, highest reward first (the earlier one wins a tie)."""
         return sorted(self.complete, key=best_first)[:top]
 
+    @property
+    def scheduled(self) -> bool:
+        """Whether a scheduler decided how far each candidate trained (it stores rungs)."""
+        return "scheduler" in self.experiment.config or any(
+            trial.rung is not None for trial in self.trials
+        )
+
+    def counts(self) -> dict[str, int]:
+        """Trials per status: complete, pruned, failed, rejected."""
+        return {
+            str(status): sum(trial.status == status for trial in self.trials) for status in Status
+        }
+
+    def value(self, trial: StoredTrial) -> float | None:
+        """The searched metric of ``trial`` in its own units (None where it has none)."""
+        return trial.metrics.get(self.metric)
+
+    def metric_incumbents(self) -> list[tuple[StoredTrial, float, float]]:
+        """Each complete trial that reports the metric, its value and the value of the best
+        trial up to and including it (the best by the search's rule, shown in the metric's
+        units)."""
+        best = None
+        points = []
+        for trial in self.complete:
+            if self.metric not in trial.metrics:
+                continue
+            if best is None or (trial.reward or 0.0) > (best.reward or 0.0):
+                best = trial
+            points.append((trial, trial.metrics[self.metric], best.metrics[self.metric]))
+        return points
+
     def incumbents(self) -> list[tuple[StoredTrial, float]]:
         """Each complete trial with the best reward seen up to and including it."""
         best = None

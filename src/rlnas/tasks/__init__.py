@@ -65,9 +65,11 @@ def load_task(name: str, target: str | None = None, kind: Kind | None = None) ->
     if prefix == "npy" and path:
         return npy_task(path, kind)
     if prefix == "folder" and path:
-        if kind not in (None, "classification"):
-            raise UserError(f"an image folder is a classification task; it cannot be {kind}")
-        return folder_task(path)
+        if kind == "regression":
+            raise UserError(
+                "an image folder's subfolders are class labels; it cannot be regression"
+            )
+        return folder_task(path, kind=kind)
     if name not in TASKS:
         raise UnknownName(
             f"unknown task {name!r}; choose one of {', '.join(TASKS)}, csv:PATH, npz:PATH, "

@@ -15,11 +15,20 @@ from rlnas.tasks.task import Task, make_task
 
 
 def digits() -> Task:
-    """1,797 handwritten digits, 8x8 gray images (1 x 8 x 8), 10 classes."""
-    from sklearn.datasets import load_digits
+    """1,797 handwritten digits, 8x8 gray images (1 x 8 x 8, pixel values 0-16), 10 classes.
 
-    data = load_digits()
-    return make_task("digits", data.data.reshape(-1, 1, 8, 8), data.target, "classification")
+    Read from the file scikit-learn ships (what its ``load_digits`` reads) without importing
+    scikit-learn, whose import took seconds of a search's start-up."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.find_spec("sklearn")  # finds the package without importing it
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError("the digits task needs scikit-learn installed")
+    path = Path(next(iter(spec.submodule_search_locations))) / "datasets" / "data" / "digits.csv.gz"
+    data = np.loadtxt(path, delimiter=",")
+    images, target = data[:, :-1], data[:, -1].astype(int)
+    return make_task("digits", images.reshape(-1, 1, 8, 8), target, "classification")
 
 
 def mnist() -> Task:

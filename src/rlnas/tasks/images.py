@@ -3,8 +3,10 @@
 Every image is resized to one size (``folder:PATH@HxW``; by default the size of the first image),
 which the task's name records: ``folder:PATH@32x32``, so that ``train-final`` reads the folder the
 same way the search did. Grayscale images stay one channel; if any image has colour, all are read
-as RGB. The classes are the subfolders' names, sorted. Pixel values are 0-255, standardized per
-channel with the training images' statistics like every image task.
+as RGB. The classes are the subfolders' names, sorted; two of them make a ``binary`` task
+(ROC-AUC), as two classes in a CSV do, more a ``classification`` one (accuracy); ``--kind
+classification`` keeps two classes on accuracy. Pixel values are 0-255, standardized per channel
+with the training images' statistics like every image task.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import numpy as np
 
 from rlnas.errors import UserError
 from rlnas.tasks.files import IN_MEMORY_BYTES
-from rlnas.tasks.task import Task, make_mapped_task, make_task
+from rlnas.tasks.task import Kind, Task, make_mapped_task, make_task
 
 SUFFIXES = (".png", ".jpg", ".jpeg")
 GRAYSCALE_MODES = ("1", "L", "LA", "I", "I;16", "F")
@@ -39,14 +41,20 @@ class ImageFileRows:
         self.shape = (len(files), channels, *size)
 
     def read(self, rows: np.ndarray) -> np.ndarray:
-        return np.stack([_pixels(self.files[int(row)], self.size, self.channels) for row in rows])
+        return np.stack(
+            [image_pixels(self.files[int(row)], self.size, self.channels) for row in rows]
+        )
 
     def __getstate__(self) -> dict[str, Any]:
         return dict(vars(self))
 
 
-def folder_task(path_and_size: str, in_memory_bytes: int = IN_MEMORY_BYTES) -> Task:
-    """The classification task of the image folder ``PATH`` or ``PATH@HxW`` (see the module)."""
+def folder_task(
+    path_and_size: str, in_memory_bytes: int = IN_MEMORY_BYTES, kind: Kind | None = None
+) -> Task:
+    """The classification task of the image folder ``PATH`` or ``PATH@HxW`` (see the module):
+    ``binary`` for two class folders, like two classes in a CSV, unless ``kind`` says
+    ``classification``."""
     sized = _SIZED.match(path_and_size)
     path = Path(sized["path"] if sized else path_and_size)
     if not path.is_dir():
@@ -84,11 +92,11 @@ def folder_task(path_and_size: str, in_memory_bytes: int = IN_MEMORY_BYTES) -> T
     rows = ImageFileRows(files, size, channels)
     y = np.array(labels)
     if 4 * len(files) * channels * size[0] * size[1] <= in_memory_bytes:
-        return make_task(name, rows.read(np.arange(len(files))), y, "classification")
-    return make_mapped_task(name, rows, y, "classification")
+        return make_task(name, rows.read(np.arange(len(files))), y, kind)
+    return make_mapped_task(name, rows, y, kind)
 
 
-def _pixels(file: Path, size: tuple[int, int], channels: int) -> np.ndarray:
+def image_pixels(file: Path, size: tuple[int, int], channels: int) -> np.ndarray:
     """One image as float64 pixels (channels, height, width), resized to ``size``."""
     from PIL import Image
 

@@ -1,14 +1,16 @@
 """A task: a data set with its fixed train / validation / test split, ready for training.
 
-Every task is split once, with a fixed seed (60/20/20, stratified for classification), and its
-features are standardized with statistics of the training rows only. The search trains on the
-training rows and scores on the validation rows; the test rows are kept for the final report.
+Every task is split once, with a fixed seed (60/20/20, stratified for classification; see
+``rlnas.tasks.split``), and its features are standardized with statistics of the training rows
+only. The search trains on the training rows and scores on the validation rows; the test rows
+are kept for the final report.
 A data set too large for memory keeps its rows on disk (``make_mapped_task``): its feature
 splits are ``MappedRows`` instead of tensors, split and standardized the same way.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
@@ -19,8 +21,9 @@ import torch
 from rlnas.errors import UserError
 from rlnas.tasks import KINDS, Kind
 from rlnas.tasks.rows import Features, MappedRows, RowSource, feature_statistics
+from rlnas.tasks.split import SPLIT_SEED, split_indices
 
-SPLIT_SEED = 0
+logger = logging.getLogger(__name__)
 MAX_CLASSES = 50
 """An integer or string target with more distinct values than this is not a class label."""
 
@@ -91,7 +94,8 @@ class Task:
             values = f"{len(self.classes)} classes: {shown}"
         return (
             f"task {self.name}: {target} ({values}), {self.kind}, metric {self.metric}, "
-            f"input {self.input_shape}, {self.n_outputs} outputs, rows train/val/test {sizes}"
+            f"input {self.input_shape}, {self.n_outputs} output{'s' * (self.n_outputs != 1)}, "
+            f"rows train/val/test {sizes}"
         )
 
     def __repr__(self) -> str:
@@ -248,13 +252,36 @@ def _target(
     name: str, y: np.ndarray, kind: Kind | None
 ) -> tuple[Kind, np.ndarray, tuple[str | int, ...]]:
     """The task's kind (given, else inferred), its target as trained on, and its classes."""
-    kind = kind or infer_kind(y)
+    if kind is None:
+        kind = infer_kind(y)
+        if kind == "regression":
+            _warn_if_labels(name, y)
     if kind not in KINDS:
         raise UserError(f"task {name}: kind {kind!r} is not one of {', '.join(KINDS)}")
     if kind == "regression":
         return kind, _regression_target(name, y), ()
     target, classes = _class_target(name, y, kind)
     return kind, target, classes
+
+
+def _warn_if_labels(name: str, y: np.ndarray) -> None:
+    """A regression target that looks like labels (``0.0``/``1.0``): say how to classify."""
+    try:
+        values = np.unique(np.asarray(y, dtype=np.float64))
+    except (TypeError, ValueError):
+        return
+    if len(values) > MAX_CLASSES or not np.equal(np.mod(values, 1), 0).all():
+        return
+    shown = ", ".join(f"{value:g}" for value in values[:5]) + (", ..." if len(values) > 5 else "")
+    hint = "--kind binary" if len(values) == 2 else "--kind classification"
+    logger.warning(
+        "task %s: the target has %d distinct values (%s) with a decimal point, so it is read as "
+        "a regression target; pass %s to classify",
+        name,
+        len(values),
+        shown,
+        hint,
+    )
 
 
 def infer_kind(y: np.ndarray) -> Kind:
@@ -266,27 +293,6 @@ def infer_kind(y: np.ndarray) -> Kind:
     if y.dtype.kind in "USb" or (y.dtype.kind in "iu" and distinct <= MAX_CLASSES):
         return "binary" if distinct == 2 else "classification"
     return "regression"
-
-
-def split_indices(
-    name: str, target: np.ndarray, kind: Kind, seed: int = SPLIT_SEED
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Row indices of the 60/20/20 train / validation / test split, stratified for classes."""
-    from sklearn.model_selection import train_test_split
-
-    rows = np.arange(len(target))
-    stratify = None if kind == "regression" else target
-    try:
-        train, rest = train_test_split(rows, test_size=0.4, random_state=seed, stratify=stratify)
-        val, test = train_test_split(
-            rest,
-            test_size=0.5,
-            random_state=seed,
-            stratify=None if stratify is None else stratify[rest],
-        )
-    except ValueError as error:
-        raise UserError(f"task {name}: cannot split the data 60/20/20 by class ({error})") from None
-    return np.sort(train), np.sort(val), np.sort(test)
 
 
 def _class_target(name: str, y: np.ndarray, kind: Kind) -> tuple[np.ndarray, tuple]:
@@ -307,7 +313,7 @@ def _class_target(name: str, y: np.ndarray, kind: Kind) -> tuple[np.ndarray, tup
         raise UserError(f"task {name}: a binary target needs 2 classes, found {len(classes)}")
     counts = np.bincount(target)
     if counts.min() < 3:
-        rare = classes[int(counts.argmin())]
+        rare = classes[int(counts.argmin())].item()  # a plain 25, not np.int64(25)
         raise UserError(
             f"task {name}: class {rare!r} has {counts.min()} row(s); each class needs at least 3 "
             "to appear in every split"
