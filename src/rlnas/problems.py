@@ -18,6 +18,7 @@ from pydantic import Field
 from rlnas.devices import DeviceSettings
 from rlnas.errors import UserError
 from rlnas.estimators.recipe import TrainingRecipe
+from rlnas.estimators.table_file import read_benchmark
 from rlnas.estimators.tabular import load_benchmark
 from rlnas.evaluator import Evaluator, EvaluatorError
 from rlnas.importing import import_object
@@ -33,7 +34,9 @@ class ProblemSettings(Settings):
     """What is searched: a benchmark's table, or a task's model space and how each is trained."""
 
     benchmark: str | None = Field(
-        None, description="Tabular benchmark, e.g. nbg:cora (the default without a task)."
+        None,
+        description="Tabular benchmark, e.g. nbg:cora (the default without a task), or "
+        "table:PATH, a CSV or JSON of decision and metric columns.",
     )
     task: str | None = Field(
         None,
@@ -69,6 +72,11 @@ class ProblemSettings(Settings):
     )
     metric: str | None = Field(
         None, description="Metric to optimize (default: the benchmark's or task's own)."
+    )
+    test_metric: str | None = Field(
+        None,
+        description="A table: benchmark's report-only column that judges the incumbent "
+        "(default: its test column, else the searched one).",
     )
     direction: Literal["maximize", "minimize"] | None = Field(
         None, description="Maximize or minimize the metric (default: the metric's own)."
@@ -130,7 +138,11 @@ def load_problem(
     if settings.task is None:
         if settings.space is not None or settings.target is not None or settings.kind is not None:
             raise UserError("space, target and kind apply to a task search only")
-        bench = load_benchmark(name)
+        if name.startswith("table:"):  # a user's table: the settings name its metric columns
+            costs = [constraint.cost for constraint in constraints]
+            bench = read_benchmark(name, settings.metric, settings.test_metric, costs)
+        else:
+            bench = load_benchmark(name)
         objective = Objective(
             settings.metric or bench.metric, settings.direction or "maximize", constraints
         )

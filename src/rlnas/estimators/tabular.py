@@ -76,6 +76,15 @@ class TabularBenchmark:
     metric: str = "validation"
     test_metric: str = "test"
 
+    @classmethod
+    def from_file(
+        cls, path: str | Path, metric: str | None = None, **columns: object
+    ) -> TabularBenchmark:
+        """A user's table of decisions and metrics (``rlnas.estimators.table_file``)."""
+        from rlnas.estimators.table_file import read_benchmark
+
+        return read_benchmark(path, metric, **columns)  # type: ignore[arg-type]
+
     @property
     def evaluate(self) -> TableEvaluator:
         return TableEvaluator(self.table)
@@ -109,7 +118,12 @@ BENCHMARK_NAMES = tuple(f"nbg:{dataset}" for dataset in DATASETS)
 
 
 def load_benchmark(name: str) -> TabularBenchmark:
-    """A tabular benchmark by name: ``nbg:<dataset>`` for the nine NAS-Bench-Graph datasets."""
+    """A tabular benchmark by name: ``nbg:<dataset>`` for the nine NAS-Bench-Graph datasets,
+    ``table:PATH`` for a user's table (``rlnas.estimators.table_file``)."""
+    if name.startswith("table:"):
+        from rlnas.estimators.table_file import read_benchmark
+
+        return read_benchmark(name)
     prefix, _, dataset = name.partition(":")
     if prefix != "nbg" or dataset not in DATASETS:
         raise UnknownName(f"unknown benchmark {name!r}; choose one of {', '.join(BENCHMARK_NAMES)}")
