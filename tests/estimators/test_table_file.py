@@ -117,6 +117,7 @@ def test_the_cli_searches_and_compares_a_table(tmp_path, monkeypatch, capsys) ->
     monkeypatch.chdir(tmp_path)
     for argv in (
         ["search", "--benchmark", f"table:{path}", "--metric", "val_acc", "--budget", "10"],
+        ["report", "--output", "report.html"],
         [
             "compare",
             "--benchmark",
@@ -141,6 +142,7 @@ def test_the_cli_searches_and_compares_a_table(tmp_path, monkeypatch, capsys) ->
             cli.main()
         assert exit_.value.code in (0, None), capsys.readouterr()
     out = capsys.readouterr().out
+    assert "val_acc" in (tmp_path / "report.html").read_text()
     assert json.loads(out[out.index("{") :])["benchmark"] == f"table:{path}"
     monkeypatch.setattr(sys, "argv", ["rlnas", "search", "--benchmark", f"table:{path}"])
     with pytest.raises(SystemExit) as exit_:
