@@ -194,8 +194,8 @@ def _check_complete(path: Path, space: SearchSpace, table: Mapping[str, object])
         if architecture.key not in table:
             raise TableFileError(
                 f"{path}: no row for {dict(architecture.choices)}; the table needs a row for "
-                f"every architecture of its space ({len(table)} rows now; a metric column of "
-                "whole numbers is read as a decision: name it in metrics, or give the space)"
+                f"every architecture of its space ({len(table)} rows now; a metric column of whole "
+                "numbers is read as a decision: name it in metrics, give the space, or drop it)"
             )
 
 
