@@ -118,3 +118,18 @@ def test_an_unknown_strategy_or_option_is_refused_at_once() -> None:
     study = optuna.create_study(directions=["maximize", "minimize"], sampler=RLSampler("random"))
     with pytest.raises(UserError, match="one objective"):
         study.optimize(lambda t: (toy(t), 0.0), n_trials=2)
+
+
+def test_a_pickled_sampler_continues_the_study_as_the_original_would() -> None:
+    import pickle
+
+    sampler = RLSampler("q-learning", seed=7)
+    study = optuna.create_study(sampler=sampler)
+    study.optimize(toy, n_trials=8)
+    copy = pickle.loads(pickle.dumps(sampler))
+    twin = optuna.create_study(sampler=copy)
+    for trial in study.trials:
+        twin.add_trial(trial)
+    study.optimize(toy, n_trials=6)
+    twin.optimize(toy, n_trials=6)
+    assert params(twin) == params(study)

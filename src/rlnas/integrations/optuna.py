@@ -62,6 +62,15 @@ class RLSampler(BaseSampler):
         self._proposed: set[int] = set()  # trial numbers whose parameters this strategy proposed
         self._told: set[int] = set()
 
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        del state["_lock"]  # a lock does not pickle; each copy gets its own
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
     def reseed_rng(self) -> None:
         self.independent_sampler.reseed_rng()
 

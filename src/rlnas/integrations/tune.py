@@ -118,7 +118,8 @@ class RLSearcher(Searcher):
         self._metric, self._mode, self._live = state["metric"], state["mode"], state["live"]
         self._deepest = state["deepest"]
         self._proposals = None
-        self._start(state["config"])
+        if state["config"]:
+            self._start(state["config"])
         if self._proposals is not None and state["strategy"] is not None:
             self._proposals.strategy.load_state_dict(state["strategy"])
             self._proposals.known, self._proposals.told = state["known"], state["told"]
