@@ -162,7 +162,8 @@ def exported_on_cpu(store: Path, out: Path, epochs: int, device: str) -> Callabl
             f"TorchScript on cpu: test accuracy {accuracy:.4f} (reported {reported:.4f}), "
             f"max abs logit difference {difference:.2e}"
         ]
-        if abs(accuracy - reported) > 1e-6 or difference > 1e-4:
+        # raw features standardized again may round one borderline row the other way
+        if abs(accuracy - reported) > 1.5 / len(task.y_test) or difference > 1e-4:
             raise RuntimeError(parts[0])
         try:
             import onnxruntime
