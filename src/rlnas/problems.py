@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any, Literal, Self
 
 from pydantic import Field
@@ -18,6 +19,7 @@ from pydantic import Field
 from rlnas.devices import DeviceSettings
 from rlnas.errors import UserError
 from rlnas.estimators.recipe import TrainingRecipe
+from rlnas.estimators.table_file import PREFIX as TABLE
 from rlnas.estimators.table_file import read_benchmark
 from rlnas.estimators.tabular import load_benchmark
 from rlnas.evaluator import Evaluator, EvaluatorError
@@ -92,8 +94,13 @@ class ProblemSettings(Settings):
         return self.task or self.benchmark or DEFAULT_BENCHMARK
 
     def with_absolute_paths(self) -> Self:
-        """These settings with the task's file path made absolute, so that a stored experiment
-        finds its data from any folder (``train-final`` and ``resume`` elsewhere)."""
+        """These settings with the task's or the table's file path made absolute, so that a
+        stored experiment finds its data from any folder (``train-final`` and ``resume``
+        elsewhere)."""
+        if self.benchmark is not None and self.benchmark.startswith(TABLE):
+            return self.replaced(
+                benchmark=TABLE + str(Path(self.benchmark[len(TABLE) :]).absolute())
+            )
         if self.task is None:
             return self
         return self.replaced(task=absolute_task_name(self.task))
@@ -138,7 +145,7 @@ def load_problem(
     if settings.task is None:
         if settings.space is not None or settings.target is not None or settings.kind is not None:
             raise UserError("space, target and kind apply to a task search only")
-        if name.startswith("table:"):  # a user's table: the settings name its metric columns
+        if name.startswith(TABLE):  # a user's table: the settings name its metric columns
             costs = [constraint.cost for constraint in constraints]
             bench = read_benchmark(name, settings.metric, settings.test_metric, costs)
         else:

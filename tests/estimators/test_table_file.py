@@ -142,8 +142,15 @@ def test_the_cli_searches_and_compares_a_table(tmp_path, monkeypatch, capsys) ->
             cli.main()
         assert exit_.value.code in (0, None), capsys.readouterr()
     out = capsys.readouterr().out
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")  # the stored table path is absolute: resume works
+    monkeypatch.setattr(sys, "argv", ["rlnas", "resume", "--store", "../runs.db", "--budget", "12"])
+    with pytest.raises(SystemExit) as exit_:
+        cli.main()
+    assert exit_.value.code in (0, None), capsys.readouterr()
     assert "val_acc" in (tmp_path / "report.html").read_text()
     assert json.loads(out[out.index("{") :])["benchmark"] == f"table:{path}"
+    assert "12/12" in capsys.readouterr().err
     monkeypatch.setattr(sys, "argv", ["rlnas", "search", "--benchmark", f"table:{path}"])
     with pytest.raises(SystemExit) as exit_:
         cli.main()
