@@ -156,3 +156,22 @@ def test_the_cli_searches_and_compares_a_table(tmp_path, monkeypatch, capsys) ->
         cli.main()
     err = capsys.readouterr().err.strip()
     assert exit_.value.code == 2 and "no column 'validation'" in err and "\n" not in err
+
+
+def test_a_given_space_with_rules_needs_exactly_its_architectures(tmp_path: Path) -> None:
+    from rlnas import Rule
+
+    no_deep_pool = Rule(lambda c: not (c["op"] == "pool" and c["depth"] == 3), "no deep pool")
+    space = SearchSpace(
+        [Choice("op", OPS), Choice("width", WIDTHS), Choice("depth", DEPTHS)], [no_deep_pool]
+    )
+    allowed = [row for row in rows() if not (row["op"] == "pool" and row["depth"] == 3)]
+    path = write(tmp_path / "t.csv", allowed)
+    bench = TabularBenchmark.from_file(path, "val_acc", test_metric="test_acc", space=space)
+    assert len(bench.table) == 16
+    write(path, allowed[1:])
+    with pytest.raises(UserError, match=r"no row for \{'op': 'conv', 'width': 16, 'depth': 1\}"):
+        TabularBenchmark.from_file(path, "val_acc", test_metric="test_acc", space=space)
+    write(path, rows())
+    with pytest.raises(UserError, match="is not in the space: decision 'depth': no deep pool"):
+        TabularBenchmark.from_file(path, "val_acc", test_metric="test_acc", space=space)
