@@ -105,7 +105,10 @@ def test_parallel_jobs_with_storage_run_every_trial(tmp_path) -> None:
     study = optuna.create_study(
         storage=storage, direction="maximize", sampler=RLSampler("evolution", seed=0)
     )
-    study.optimize(toy, n_trials=24, n_jobs=3)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        study.optimize(toy, n_trials=24, n_jobs=3)
+    assert not [w for w in caught if "RLSampler" in str(w.message)]  # all five are modelled
     complete = study.get_trials(states=(optuna.trial.TrialState.COMPLETE,))
     assert len(complete) == 24
     assert study.best_value > 3.0

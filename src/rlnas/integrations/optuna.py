@@ -46,7 +46,7 @@ class RLSampler(BaseSampler):
 
     def __init__(
         self,
-        strategy: str = "mcts",
+        strategy: str,
         seed: int = 0,
         independent_sampler: BaseSampler | None = None,
         **options: Any,
@@ -115,8 +115,10 @@ class RLSampler(BaseSampler):
         param_distribution: BaseDistribution,
     ) -> Any:
         """Called for a parameter outside the relative space: the independent sampler draws it."""
-        finished = study.get_trials(deepcopy=False, states=_FINISHED[:2])
-        if finished and not self._warned:
+        # a categorical parameter of a trial that started before any trial finished is drawn
+        # here too, but it will be modelled: no warning for it
+        unmodelled = not _modelled(param_distribution) or trial.number in self._proposed
+        if unmodelled and not self._warned:
             self._warned = True
             warnings.warn(
                 f"RLSampler's strategy proposes only categorical parameters that every trial "

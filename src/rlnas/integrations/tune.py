@@ -33,7 +33,7 @@ class RLSearcher(Searcher):
 
     def __init__(
         self,
-        strategy: str = "ppo",
+        strategy: str,
         seed: int = 0,
         space: Mapping[str, Any] | None = None,
         metric: str | None = None,
