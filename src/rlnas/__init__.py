@@ -3,11 +3,13 @@
 Define a ``SearchSpace`` of ``Choice``s, write an evaluator (any callable from an
 ``Architecture`` to a mapping of metrics) and call ``search`` with any registered strategy; or
 describe a whole search (a benchmark or a task, its strategy, estimator and executor) as a
-``SearchConfig`` and ``run`` it, exactly as ``rlnas search`` does.
+``SearchConfig`` and ``run`` it, exactly as ``rlnas search`` does. ``TabularBenchmark.from_file``
+reads your own table of architectures and their metrics.
 """
 
 from rlnas.config import SearchConfig
 from rlnas.errors import InvalidArchitecture, UserError
+from rlnas.estimators.tabular import TabularBenchmark
 from rlnas.evaluator import Evaluator, FidelityEvaluator, Job, Progress, StatefulEvaluator
 from rlnas.rewards import Objective
 from rlnas.runner import resume, run
@@ -41,6 +43,7 @@ __all__ = [
     "Status",
     "Store",
     "Strategy",
+    "TabularBenchmark",
     "Trial",
     "UserError",
     "make_scheduler",

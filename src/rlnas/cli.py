@@ -510,7 +510,9 @@ def export_trajectories_command(
 @app.command()
 def compare(
     out: Annotated[Path, typer.Option(help="Folder for summary.csv, curves.csv, curves.html.")],
-    benchmark: Annotated[str, typer.Option(help="Tabular benchmark, e.g. nbg:cora.")] = "nbg:cora",
+    benchmark: Annotated[
+        str, typer.Option(help="Tabular benchmark, e.g. nbg:cora or table:PATH (a CSV).")
+    ] = "nbg:cora",
     strategies: Annotated[
         str, typer.Option(help="Comma-separated strategies (default: all registered).")
     ] = ",".join(STRATEGIES),
@@ -518,10 +520,23 @@ def compare(
     budget: Annotated[int, typer.Option(min=1, help="Distinct architectures per run.")] = 100,
     workers: Annotated[int, typer.Option(min=1, help="Processes running searches at once.")] = 1,
     as_json: Annotated[bool, typer.Option("--json", help="Print only the JSON summary.")] = False,
+    metric: Annotated[
+        str | None, typer.Option(help="table:PATH: the searched column (default: validation).")
+    ] = None,
+    test_metric: Annotated[
+        str | None, typer.Option(help="table:PATH: the column that judges the incumbent.")
+    ] = None,
 ) -> None:
     """Compare strategies over many seeds on a tabular benchmark: regrets, speed, anytime curves."""
     from rlnas.compare import compare as run_compare
     from rlnas.compare import write_outputs
+    from rlnas.estimators.table_file import PREFIX, read_benchmark
+
+    if (metric or test_metric) and not benchmark.startswith(PREFIX):
+        raise UserError("--metric and --test-metric name the columns of a table:PATH benchmark")
+    searched = benchmark
+    if metric or test_metric:
+        searched = read_benchmark(benchmark, metric, test_metric)
 
     names = [name.strip() for name in strategies.split(",") if name.strip()]
     _refuse_a_file(out)
@@ -543,7 +558,7 @@ def compare(
         bar.update(task, completed=done, total=total)
 
     try:
-        result = run_compare(benchmark, names, seeds, budget, workers=workers, on_run=on_run)
+        result = run_compare(searched, names, seeds, budget, workers=workers, on_run=on_run)
     finally:
         if bar.live.is_started:
             bar.stop()

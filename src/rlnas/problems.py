@@ -14,6 +14,7 @@ import types
 from collections.abc import Mapping
 from contextlib import suppress
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any, Literal, Self
 
 from pydantic import Field, ValidationInfo, field_validator
@@ -21,6 +22,8 @@ from pydantic import Field, ValidationInfo, field_validator
 from rlnas.devices import DeviceSettings
 from rlnas.errors import UserError
 from rlnas.estimators.recipe import EPOCHS, TrainingRecipe
+from rlnas.estimators.table_file import PREFIX as TABLE
+from rlnas.estimators.table_file import read_benchmark
 from rlnas.estimators.tabular import BENCHMARKS, load_benchmark
 from rlnas.evaluator import Evaluator, EvaluatorError
 from rlnas.importing import call_user_code, import_object
@@ -76,6 +79,11 @@ class ProblemSettings(Settings):
     metric: str | None = Field(
         None, description="Metric to optimize (default: the benchmark's or task's own)."
     )
+    test_metric: str | None = Field(
+        None,
+        description="A table: benchmark's report-only column that judges the incumbent "
+        "(default: its test column, else the searched one).",
+    )
     direction: Literal["maximize", "minimize"] | None = Field(
         None, description="Maximize or minimize the metric (default: the metric's own)."
     )
@@ -99,8 +107,13 @@ class ProblemSettings(Settings):
         return import_path_of(value, "the evaluator" if info.field_name == "evaluator" else "")
 
     def with_absolute_paths(self) -> Self:
-        """These settings with the task's file path made absolute, so that a stored experiment
-        finds its data from any folder (``train-final`` and ``resume`` elsewhere)."""
+        """These settings with the task's or the table's file path made absolute, so that a
+        stored experiment finds its data from any folder (``train-final`` and ``resume``
+        elsewhere)."""
+        if self.benchmark is not None and self.benchmark.startswith(TABLE):
+            return self.replaced(
+                benchmark=TABLE + str(Path(self.benchmark[len(TABLE) :]).absolute())
+            )
         if self.task is None:
             return self
         return self.replaced(task=absolute_task_name(self.task))
@@ -177,7 +190,11 @@ def load_problem(
     if settings.task is None:
         if settings.space is not None or settings.target is not None or settings.kind is not None:
             raise UserError("space, target and kind apply to a task search only")
-        bench = load_benchmark(name)
+        if name.startswith(TABLE):  # a user's table: the settings name its metric columns
+            costs = [constraint.cost for constraint in constraints]
+            bench = read_benchmark(name, settings.metric, settings.test_metric, costs)
+        else:
+            bench = load_benchmark(name)
         objective = Objective(
             settings.metric or bench.metric, settings.direction or "maximize", constraints
         )

@@ -76,6 +76,15 @@ class TabularBenchmark:
     metric: str = "validation"
     test_metric: str = "test"
 
+    @classmethod
+    def from_file(
+        cls, path: str | Path, metric: str | None = None, **columns: object
+    ) -> TabularBenchmark:
+        """A user's table of decisions and metrics (``rlnas.estimators.table_file``)."""
+        from rlnas.estimators.table_file import read_benchmark
+
+        return read_benchmark(path, metric, **columns)  # type: ignore[arg-type]
+
     @property
     def evaluate(self) -> TableEvaluator:
         return TableEvaluator(self.table)
@@ -116,6 +125,13 @@ def _nas_bench_graph(dataset: str) -> TabularBenchmark:
     return TabularBenchmark(f"nbg:{dataset}", space, _nas_bench_graph_table(dataset))
 
 
+def _user_table(path: str) -> TabularBenchmark:
+    """``table:PATH``: a user's CSV or JSON of decision and metric columns."""
+    from rlnas.estimators.table_file import read_benchmark
+
+    return read_benchmark(path)
+
+
 @dataclass(frozen=True)
 class BenchmarkFamily:
     """An entry of the table: benchmarks named ``PREFIX:REST``, and how one is loaded."""
@@ -132,6 +148,9 @@ BENCHMARKS: dict[str, BenchmarkFamily] = {
         "NAS-Bench-Graph (Qin et al., NeurIPS 2022), nbg:<dataset>",
         _nas_bench_graph,
         tuple(f"nbg:{dataset}" for dataset in DATASETS),
+    ),
+    "table": BenchmarkFamily(
+        "a user's table, table:PATH (a CSV or JSON of decision and metric columns)", _user_table
     ),
 }
 """Prefix -> family of tabular benchmarks: the one table that names, the list and the checks
