@@ -6,13 +6,14 @@ Families (each instance is built from its own seed, so every process builds the 
   value sums per-decision effects and interactions between neighbouring decisions.
 - ``nk``: NK landscapes (Kauffman 1993) of 15 binary decisions (32,768 architectures): each
   decision's contribution depends on itself and K others chosen at random. ``syn:nk15`` has
-  K = 3; ``syn:nk15-k0`` .. ``syn:nk15-k4`` run K from 0 (additive, one peak) to 4 (rugged).
-- ``cell``: ``syn:cell-1`` .. ``-3``, a NAS-Bench-201-like cell (Dong & Yang, ICLR 2020): 4 nodes,
+  K = 3; ``syn:nk15-k0``, ``-k1``, ``-k2`` and ``-k4`` the other K from 0 (additive, one peak)
+  to 4 (rugged).
+- ``cell``: ``syn:cell-1`` and ``-2``, a NAS-Bench-201-like cell (Dong & Yang, ICLR 2020): 4 nodes,
   6 edges, 5 operations each (15,625 encodings). ``none`` edges can cut the input from the
   output; such a cell scores chance accuracy on validation and test alike. Edges off every
   input-output path are dead, and when nodes 1 and 2 are not linked they can swap: the canonical
   key (``cell_key``) names isomorphic cells once, and they share one table entry.
-- ``dominant``: ``syn:dominant-1`` .. ``-3``, a chain of 7 decisions with 4 options (16,384) where
+- ``dominant``: ``syn:dominant-1`` and ``-2``, a chain of 7 decisions with 4 options (16,384) where
   one block's choice matters four times as much as any other's.
 - ``noisy``: ``syn:noisy-cell`` and ``syn:noisy-chain``: the search signal (validation) is noisy,
   the score (test) is clean, so the incumbent chosen by validation can disappoint.
@@ -232,11 +233,11 @@ def cell(
 TABLES: dict[str, Callable[[], TabularBenchmark]] = {
     "syn:chain8": partial(chain, "syn:chain8", 8, 3, seed=8),
     "syn:nk15": partial(nk, "syn:nk15", 15, 3, seed=15),
-    **{f"syn:nk15-k{k}": partial(nk, f"syn:nk15-k{k}", 15, k, seed=150 + k) for k in range(5)},
-    **{f"syn:cell-{i}": partial(cell, f"syn:cell-{i}", seed=200 + 10 * i) for i in (1, 2, 3)},
+    **{f"syn:nk15-k{k}": partial(nk, f"syn:nk15-k{k}", 15, k, seed=150 + k) for k in (0, 1, 2, 4)},
+    **{f"syn:cell-{i}": partial(cell, f"syn:cell-{i}", seed=200 + 10 * i) for i in (1, 2)},
     **{
         f"syn:dominant-{i}": partial(chain, f"syn:dominant-{i}", 7, 4, 300 + i, dominant=True)
-        for i in (1, 2, 3)
+        for i in (1, 2)
     },
     "syn:noisy-cell": partial(cell, "syn:noisy-cell", 401, validation_noise=0.03, test_noise=0.0),
     "syn:noisy-chain": partial(

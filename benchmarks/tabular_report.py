@@ -76,6 +76,9 @@ class Results:
         """50 and 100, or the two smallest budgets of a run without them (``--quick``)."""
         return [b for b in TARGET_BUDGETS if b in self.budgets] or self.budgets[:2]
 
+    def progressive_budget(self) -> int:
+        return min(PROGRESSIVE_BUDGET, max(self.budgets))
+
     def main_budget(self) -> int:
         """The budget closest to 100, where the one-budget checks and tests are made."""
         return min(self.budgets, key=lambda b: (abs(b - 100), b))
@@ -173,7 +176,7 @@ def progressive_target(results: Results) -> str:
             "- (c) progressive `mpc` or `dp` on NAS-Bench-Graph at least matches one-shot "
             "`mcts`: **NOT CHECKED** (no progressive mpc/dp runs or no mcts in this run)"
         )
-    budget = PROGRESSIVE_BUDGET
+    budget = results.progressive_budget()
 
     def mean_over(name: str, source: str, kind: str) -> float:
         return statistics.fmean(
@@ -352,7 +355,7 @@ def overhead_table(results: Results) -> list[str]:
 def progressive_table(results: Results) -> list[str]:
     if not results.progressive:
         return []
-    budget = PROGRESSIVE_BUDGET
+    budget = results.progressive_budget()
     tables = sorted({table for table, _, _ in results.progressive})
     names = sorted({name for _, name, _ in results.progressive})
     lines = [

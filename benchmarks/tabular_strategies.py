@@ -44,7 +44,15 @@ from rlnas.space.nas_bench_graph import DATASETS
 from rlnas.strategies import STRATEGIES, Strategy, make_strategy, strategy_class
 from rlnas.trial import Trial
 from synthetic_tables import SYNTHETIC, load
-from tabular_report import GP, OVERHEAD_RUNS, PROGRESSIVE, Results, section, targets
+from tabular_report import (
+    GP,
+    OVERHEAD_RUNS,
+    PROGRESSIVE,
+    PROGRESSIVE_BUDGET,
+    Results,
+    section,
+    targets,
+)
 
 SECTION = "tabular_strategies"
 PEERS: dict[str, type[Strategy]] = {
@@ -120,25 +128,30 @@ def overhead(name: str, benchmark: str, distinct: int) -> tuple[float, int, int]
 
 def jobs_of(args: argparse.Namespace) -> list[tuple[tuple[Any, ...], Any, tuple[Any, ...]]]:
     """(key, function, arguments) of every search, seed-major so that cheap and costly searches
-    mix and the time-left estimate holds early; GPSampler's few searches come first."""
-    jobs = []
+    mix; GPSampler's few searches and the overhead runs, each worth many searches, are spread
+    evenly through the rest, so the time-left estimate holds from the start."""
+    jobs, heavy = [], []
     top = max(args.budgets)
     for seed in range(args.seeds):
         for table in args.benchmarks:
             for name in args.searchers:
-                if name == GP and seed >= args.gp_seeds:
+                if name == GP:
+                    if seed < args.gp_seeds:
+                        arguments = (table, name, seed, min(top, args.gp_budget))
+                        heavy.append((("run", table, name, seed), run_search, arguments))
                     continue
-                budget = min(top, args.gp_budget) if name == GP else top
-                jobs.append((("run", table, name, seed), run_search, (table, name, seed, budget)))
+                jobs.append((("run", table, name, seed), run_search, (table, name, seed, top)))
             if table in args.progressive:
                 for name in args.progressive_strategies:
-                    arguments = (table, name, seed, min(top, 100))
+                    arguments = (table, name, seed, min(top, PROGRESSIVE_BUDGET))
                     jobs.append((("progressive", table, name, seed), run_progressive, arguments))
     for table, distinct in args.overhead:
         for name in args.searchers:
             if name != GP:
-                key = ("overhead", name, table)
-                jobs.append((key, overhead, (name, table, distinct)))
+                heavy.append((("overhead", name, table), overhead, (name, table, distinct)))
+    every = (len(jobs) + len(heavy)) / max(1, len(heavy))
+    for number, job in enumerate(heavy):
+        jobs.insert(int(number * every), job)
     return jobs
 
 
@@ -195,7 +208,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seeds", type=int, default=20)
     parser.add_argument("--strategies", default=",".join(STRATEGIES), help="rlnas strategies")
     parser.add_argument("--peers", default=",".join(PEERS), help="comma-separated")
-    parser.add_argument("--gp-seeds", type=int, default=5, help="seeds of GPSampler (slow)")
+    parser.add_argument("--gp-seeds", type=int, default=3, help="seeds of GPSampler (slow)")
     parser.add_argument("--gp-budget", type=int, default=100, help="GPSampler's largest budget")
     parser.add_argument("--workers", type=int, default=2, help="processes (one thread each)")
     parser.add_argument(

@@ -108,16 +108,20 @@ def test_local_search_climbs_a_single_peak_to_its_top_without_repeats(bench) -> 
     assert len(asked) == len(set(asked))
 
 
-def test_a_tiny_run_writes_the_targets(bench, tmp_path: Path) -> None:
+def test_a_tiny_run_writes_the_targets(bench, tmp_path: Path, monkeypatch) -> None:
+    runner = bench["tabular_strategies"]
+    monkeypatch.setattr(runner, "PROGRESSIVE", ("q-learning",))  # stands in for mpc and dp
     out = tmp_path / "RESULTS.md"
-    bench["tabular_strategies"].main(
+    runner.main(
         [
-            *("--datasets", "syn:chain8", "--strategies", "random,q-learning", "--seeds", "2"),
-            *("--budgets", "5,10", "--gp-seeds", "1", "--gp-budget", "5", "--workers", "1"),
-            *("--no-overhead", "--no-progressive", "--out", str(out)),
+            *("--datasets", "syn:chain8,cora", "--strategies", "random,q-learning,mcts"),
+            *("--seeds", "2", "--budgets", "5,10", "--gp-seeds", "1", "--gp-budget", "5"),
+            *("--workers", "1", "--no-overhead", "--out", str(out)),
         ]
     )
     text = out.read_text()
-    assert "- (a) the best rlnas strategy" in text and "**q-learning**" in text
-    assert "- (b) every RL strategy (1)" in text
-    assert "### syn:chain8 (tuning)" in text
+    assert "- (a) the best rlnas strategy" in text
+    assert "- (b) every RL strategy (2)" in text
+    assert "(nbg:cora, budget 10) has mean test regret <= one-shot `mcts`'s: **M" in text
+    assert "| nbg:cora | " in text and "progressive q-learning" in text
+    assert "### syn:chain8 (tuning)" in text and "### nbg:cora (tuning)" in text
