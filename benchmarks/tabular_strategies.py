@@ -232,7 +232,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     args.overhead = list(OVERHEAD_RUNS)
     if args.quick:
         args.datasets, args.budgets, args.seeds = "cora,syn:chain8,syn:cell-1", "10,20", 2
-        args.gp_seeds, args.gp_budget = 1, 10
+        args.gp_seeds, args.gp_budget = 1, 20
         args.overhead = [(table, 30) for table, _ in OVERHEAD_RUNS]
         args.out = args.out or Path(tempfile.gettempdir()) / "rlnas-quick" / "RESULTS.md"
     args.out = args.out or Path(__file__).parent / "RESULTS.md"
