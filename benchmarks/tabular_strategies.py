@@ -50,6 +50,7 @@ from tabular_report import (
     PROGRESSIVE,
     PROGRESSIVE_BUDGET,
     Results,
+    Searched,
     section,
     targets,
 )
@@ -71,7 +72,7 @@ def searcher(name: str, benchmark: str, seed: int) -> Strategy:
     return PEERS[name](space, seed) if name in PEERS else make_strategy(name, space, seed=seed)
 
 
-def run_search(benchmark: str, name: str, seed: int, budget: int) -> tuple[Any, float]:
+def run_search(benchmark: str, name: str, seed: int, budget: int) -> Searched:
     """One search, scored, and its CPU seconds (strategy, loop and look-ups)."""
     bench = load(benchmark)
     clock = time.process_time()
@@ -89,7 +90,7 @@ def run_search(benchmark: str, name: str, seed: int, budget: int) -> tuple[Any, 
     return score_run(bench, name, seed, queried, budget), cpu
 
 
-def run_progressive(benchmark: str, name: str, seed: int, budget: int) -> tuple[Any, float]:
+def run_progressive(benchmark: str, name: str, seed: int, budget: int) -> Searched:
     """``name`` in progressive mode (default episodes), as ``progressive.py`` runs it."""
     clock = time.process_time()
     contender = Contender(f"{name}/progressive", {"strategy": name, "mode": "progressive"})
