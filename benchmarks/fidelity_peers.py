@@ -1,4 +1,4 @@
-"""The peers of ``multi_fidelity.py`` and ``training_search.py``: Optuna's TPE on rlnas's trainer.
+"""The outside peers of the benchmarks: Optuna's samplers and local search, beside rlnas's own.
 
 The objective trains a candidate one epoch at a time through ``TrainingEvaluator.train_to``
 (continuing from the state the last epoch left, so nothing is trained twice), reports the
@@ -6,11 +6,14 @@ validation accuracy after each epoch and stops when the pruner says so. Every ca
 written to an rlnas store like a scheduled search's trials, so ``train_final`` retrains the best
 fully trained one exactly as it does for rlnas's searches. Without a pruner, ``TPEStrategy``
 puts TPE behind rlnas's own ``Strategy`` interface, so ``rlnas.search`` runs it like any of its
-strategies (same loop, budget, cache and store).
+strategies (same loop, budget, cache and store); ``GPStrategy`` does the same with Optuna's
+``GPSampler``, and ``LocalSearch`` is the local search of White et al. (2021), the peers of
+``tabular_strategies.py``.
 """
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict, deque
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +24,7 @@ from rlnas.problems import ProblemSettings, load_problem
 from rlnas.space import Architecture, SearchSpace
 from rlnas.store import Store
 from rlnas.strategies import Strategy
+from rlnas.strategies.neighbours import neighbours
 from rlnas.trial import Status, Trial
 
 MAX_REPEATS = 200
@@ -114,20 +118,27 @@ def optuna_search(
 class TPEStrategy(Strategy):
     """Optuna's seeded TPE, each decision a categorical parameter, as an rlnas strategy.
 
-    A combination the space forbids (a width for a max-pool layer, say) is told ``WORST`` at once
+    A combination the space forbids (a width for a max-pool layer, say) is told ``worst`` at once
     and TPE asked again, so it learns to avoid them; only valid architectures reach the search.
+    A failed trial is told ``worst`` too.
     """
 
     name = "tpe"
 
-    def __init__(self, space: SearchSpace, seed: int = 0) -> None:
+    def __init__(self, space: SearchSpace, seed: int = 0, worst: float = WORST) -> None:
         import optuna
 
         super().__init__(space, seed)
         optuna.logging.set_verbosity(optuna.logging.WARNING)
-        sampler = optuna.samplers.TPESampler(seed=seed)
-        self.study = optuna.create_study(direction="maximize", sampler=sampler)
+        self.worst = worst
+        self.study = optuna.create_study(direction="maximize", sampler=self.sampler(seed))
         self.pending: defaultdict[str, deque[Any]] = defaultdict(deque)
+
+    @staticmethod
+    def sampler(seed: int) -> Any:
+        import optuna
+
+        return optuna.samplers.TPESampler(seed=seed)
 
     def ask(self, n: int = 1) -> list[Architecture]:
         return [self._ask_one() for _ in range(n)]
@@ -141,14 +152,80 @@ class TPEStrategy(Strategy):
             try:
                 architecture = self.space.architecture(choices)
             except InvalidArchitecture:
-                self.study.tell(trial, WORST)
+                self.study.tell(trial, self.worst)
                 continue
             self.pending[architecture.key].append(trial)
             return architecture
-        raise RuntimeError(f"TPE proposed {MAX_REPEATS} forbidden architectures in a row")
+        raise RuntimeError(f"{self.name} proposed {MAX_REPEATS} forbidden architectures in a row")
 
     def tell(self, architecture: Architecture, trial: Trial) -> None:
-        """Answer the oldest TPE trial that proposed ``architecture`` (repeats come from the
+        """Answer the oldest Optuna trial that proposed ``architecture`` (repeats come from the
         cache)."""
-        value = WORST if trial.reward is None else trial.reward
+        value = self.worst if trial.reward is None else trial.reward
         self.study.tell(self.pending[architecture.key].popleft(), value)
+
+
+class GPStrategy(TPEStrategy):
+    """Optuna's seeded ``GPSampler`` (Gaussian-process Bayesian optimisation, log expected
+    improvement), each decision a categorical parameter; slow: its cost grows with the trials."""
+
+    name = "gp"
+
+    @staticmethod
+    def sampler(seed: int) -> Any:
+        import optuna
+
+        return optuna.samplers.GPSampler(seed=seed)
+
+
+class LocalSearch(Strategy):
+    """Local search (White, Nolen, Ramaswami, Frank & Hutter, "Exploring the loss landscape in
+    neural architecture search", UAI 2021): from a random architecture, query one-decision
+    neighbours in random order and move to the first that is better; when no neighbour is better
+    (a local optimum), restart from a new random architecture.
+
+    It never queries an architecture twice: a neighbour already evaluated is judged by the value
+    it was told, at no cost.
+    """
+
+    name = "local-search"
+
+    def __init__(self, space: SearchSpace, seed: int = 0) -> None:
+        super().__init__(space, seed)
+        self.values: dict[str, float] = {}
+        self.asked: set[str] = set()
+        self.current: Architecture | None = None
+        self.untried: list[Architecture] = []
+
+    def ask(self, n: int = 1) -> list[Architecture]:
+        return [self._ask_one() for _ in range(n)]
+
+    def _ask_one(self) -> Architecture:
+        while self.current is not None and self.untried:
+            candidate = self.untried.pop()
+            if candidate.key in self.values:
+                if self.values[candidate.key] > self.values[self.current.key]:
+                    self._move(candidate)
+            elif candidate.key not in self.asked:
+                return self._asked(candidate)
+        self.current = None  # a local optimum (or no start yet): restart at random
+        for _ in range(MAX_REPEATS):
+            start = self.space.sample(self.rng)
+            if start.key not in self.asked:
+                break
+        return self._asked(start)
+
+    def _asked(self, architecture: Architecture) -> Architecture:
+        self.asked.add(architecture.key)
+        return architecture
+
+    def _move(self, architecture: Architecture) -> None:
+        self.current = architecture
+        self.untried = list(neighbours(self.space, architecture, self.rng))[::-1]
+
+    def tell(self, architecture: Architecture, trial: Trial) -> None:
+        """Record the value; the first better neighbour (or a restart's start) becomes current."""
+        value = -math.inf if trial.reward is None else trial.reward
+        self.values.setdefault(architecture.key, value)
+        if self.current is None or value > self.values[self.current.key]:
+            self._move(architecture)

@@ -25,8 +25,17 @@ def by_seed(runs: list[RunT], task: str, method: str) -> dict[int, RunT]:
 
 def paired_test(first: dict[int, SeededRun], second: dict[int, SeededRun]) -> str:
     """The Wilcoxon signed-rank test of the test accuracies over the seeds both share."""
+    return wilcoxon_p(
+        {seed: run.test_accuracy for seed, run in first.items()},
+        {seed: run.test_accuracy for seed, run in second.items()},
+    )
+
+
+def wilcoxon_p(first: dict[int, float], second: dict[int, float]) -> str:
+    """The two-sided Wilcoxon signed-rank test of two methods' values paired by seed:
+    ``n=.., p=..`` over the seeds both share (``-`` when nothing differs)."""
     seeds = sorted(set(first) & set(second))
-    differences = [first[s].test_accuracy - second[s].test_accuracy for s in seeds]
+    differences = [first[s] - second[s] for s in seeds]
     if len(seeds) < 2 or not any(differences):
         return f"n={len(seeds)}, -"
     return f"n={len(seeds)}, p={stats.wilcoxon(differences).pvalue:.3f}"

@@ -13,263 +13,397 @@ import platform
 import shlex
 import statistics
 import sys
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from rlnas.compare import Comparison
-from synthetic_tables import SYNTHETIC
+from rlnas.compare import Run
+from seeded_runs import mean_std, wilcoxon_p
+from synthetic_tables import FAMILIES, TUNING
 
-RL_STRATEGIES = (
-    "reinforce",
-    "ppo",
-    "actor-critic",
-    "q-learning",
-    "sarsa",
-    "mcts",
-    "dyna-q",
-    "dyna-ppo",
-)
-TPE = "tpe"
-TARGET_BUDGET = 100
-Cost = tuple[float, int]
+TPE, GP, LOCAL = "tpe", "gp", "local-search"
+BASELINES = ("random", "evolution")
+"""Registered rlnas strategies that are peers, not RL."""
+PEERS = (TPE, GP, LOCAL, "evolution")
+"""Whom the best rlnas strategy must beat (target a)."""
+TARGET_BUDGETS = (50, 100)
+WIN_SHARE = 0.8
 OVERHEAD_LIMIT_MS = 5.0
-REPEAT_STRATEGIES = ("reinforce", "ppo", "dyna-ppo")
-REPEAT_PROPOSALS = 1000
-REPEATS_FLOOR = 500
-"""A policy that keeps proposing new architectures near its mode finds far more than the ~95
-distinct ones of 1,000 proposals that reinforce and ppo stopped at before."""
-Walls = dict[tuple[str, str], float]
-"""Mean wall seconds of one search at the largest budget, per (benchmark, strategy)."""
+OVERHEAD_RUNS = (("syn:cell-1", 300), ("nbg:cora", 1000))
+"""Where the overhead is timed: a 6 x 5 cell table (15,625 encodings) to 300 distinct
+architectures, NAS-Bench-Graph to 1,000."""
+PROGRESSIVE = ("mpc", "dp")
+PROGRESSIVE_BUDGET = 100
+Searched = tuple[Run, float]
+"""A scored search and its CPU seconds."""
 
 
-def target_budget(comparisons: dict[tuple[str, int], Comparison]) -> int:
-    budgets = sorted({budget for _, budget in comparisons})
-    return min(budgets, key=lambda b: (abs(b - TARGET_BUDGET), b))
+@dataclass(frozen=True)
+class Results:
+    """Everything the run measured."""
 
+    tables: list[str]
+    searchers: list[str]
+    budgets: list[int]
+    runs: dict[tuple[str, str, int], Searched]
+    """(table, searcher, seed) -> the search."""
+    progressive: dict[tuple[str, str, int], Searched]
+    """(table, strategy, seed) -> the strategy's progressive search (budget 100)."""
+    overheads: dict[tuple[str, str], tuple[float, int, int]]
+    """(strategy, table) -> CPU ms per distinct architecture, distinct count, proposals."""
+    overhead_runs: list[tuple[str, int]]
+    """Where the overhead was timed: (table, distinct architectures)."""
 
-def paired_test(comparison: Comparison, left: str, right: str) -> float:
-    """Two-sided p of the Wilcoxon signed-rank test on final validation regret, paired by seed."""
-    from scipy.stats import wilcoxon
-
-    def final(name: str) -> dict[int, float]:
+    def final(self, table: str, name: str, budget: int, source: str = "runs") -> dict[int, Run]:
+        """The runs of ``name`` on ``table`` read off at ``budget``, by seed (those reaching it)."""
+        runs = self.runs if source == "runs" else self.progressive
         return {
-            run.seed: run.validation_regret[comparison.budget - 1]
-            for run in comparison.runs
-            if run.strategy == name
+            seed: run.at_budget(budget)
+            for (t, n, seed), (run, _) in runs.items()
+            if (t, n) == (table, name) and run.budget >= budget
         }
 
-    ours, theirs = final(left), final(right)
-    seeds = sorted(ours.keys() & theirs.keys())
-    if all(ours[seed] == theirs[seed] for seed in seeds):
-        return 1.0
-    return float(wilcoxon([ours[s] for s in seeds], [theirs[s] for s in seeds]).pvalue)
+    def rl(self) -> list[str]:
+        return [name for name in self.searchers if name not in (*BASELINES, TPE, GP, LOCAL)]
+
+    def tuning(self) -> list[str]:
+        """The tuning tables of this run (all of them if it has none)."""
+        return [t for t in self.tables if t in TUNING] or list(self.tables)
+
+    def held_out(self) -> list[str]:
+        return [t for t in self.tables if t not in TUNING]
+
+    def target_budgets(self) -> list[int]:
+        """50 and 100, or the two smallest budgets of a run without them (``--quick``)."""
+        return [b for b in TARGET_BUDGETS if b in self.budgets] or self.budgets[:2]
+
+    def progressive_budget(self) -> int:
+        return min(PROGRESSIVE_BUDGET, max(self.budgets))
+
+    def main_budget(self) -> int:
+        """The budget closest to 100, where the one-budget checks and tests are made."""
+        return min(self.budgets, key=lambda b: (abs(b - 100), b))
 
 
-def best_rl(at: dict[str, Comparison]) -> str | None:
-    """The RL strategy of lowest validation regret averaged over the comparisons ``at``."""
-    names = next(iter(at.values())).strategies
-    rl = [name for name in RL_STRATEGIES if name in names]
+def regret(runs: dict[int, Run], kind: str = "test", seeds=None) -> float:
+    """Mean final regret (``test`` or ``validation``) over ``seeds`` (default: all)."""
+    chosen = [run for seed, run in runs.items() if seeds is None or seed in seeds]
+    field = "test_regret" if kind == "test" else "validation_regret"
+    return statistics.fmean(getattr(run, field)[-1] for run in chosen) if chosen else math.nan
+
+
+def best_rl(results: Results, budget: int) -> str | None:
+    """The RL strategy of lowest validation regret at ``budget``, averaged over the tuning
+    tables: chosen where defaults were tuned, then judged everywhere."""
+    rl = results.rl()
     if not rl:
         return None
-    return min(
-        rl, key=lambda name: statistics.fmean(c.results[name].regret_mean for c in at.values())
-    )
 
-
-def targets(
-    comparisons: dict[tuple[str, int], Comparison],
-    costs: dict[str, Cost],
-    repeats: dict[str, Cost],
-) -> str:
-    """The issue's targets, each MET / MISSED / NOT CHECKED with the numbers behind it."""
-    budget = target_budget(comparisons)
-    at = {bench: comp for (bench, b), comp in comparisons.items() if b == budget}
-    nbg = {bench: comp for bench, comp in at.items() if bench.startswith("nbg:")}
-    synthetic = {bench: comp for bench, comp in at.items() if bench in SYNTHETIC}
-    lines = [f"At budget {budget}; 'beats' = strictly lower mean validation regret."]
-    if budget != TARGET_BUDGET:
-        lines.append(f"(The targets are set at budget {TARGET_BUDGET}, which this run lacks.)")
-    if nbg:
-        count = len(nbg)
-        needed = math.ceil(8 * count / 9)
-        if count != 9:
-            lines.append(
-                f"(NAS-Bench-Graph targets need 8 of 9 datasets; scaled to {needed} of {count}.)"
-            )
-        lines += _group_targets("NAS-Bench-Graph", nbg, needed, "a", "b")
-    if synthetic:
-        lines += _group_targets("synthetic", synthetic, len(synthetic), "d", "e")
-    ours = {name: ms for name, (ms, _) in costs.items() if name != TPE}
-    slow = [name for name, ms in ours.items() if ms >= OVERHEAD_LIMIT_MS]
-    detail = ", ".join(f"{name} {ms:.2f}" for name, (ms, _) in costs.items())
-    lines.append(
-        f"- (c) overhead < {OVERHEAD_LIMIT_MS:g} ms per proposal for every strategy: "
-        f"**{_verdict(not slow)}** (CPU ms per proposal: {detail})"
-    )
-    if repeats:
-        collapsed = [name for name, (_, distinct) in repeats.items() if distinct < REPEATS_FLOOR]
-        detail = ", ".join(f"{name} {distinct}" for name, (_, distinct) in repeats.items())
-        lines.append(
-            f"- (f) no collapse onto repeats: at least {REPEATS_FLOOR} distinct architectures in "
-            f"{REPEAT_PROPOSALS} proposals on syn:chain8 (before the fix: reinforce 98, ppo 93): "
-            f"**{_verdict(not collapsed)}** ({detail})"
-        )
-    return "\n".join(lines)
-
-
-def _group_targets(
-    label: str, at: dict[str, Comparison], needed: int, random_tag: str, best_tag: str
-) -> list[str]:
-    count = len(at)
-    names = next(iter(at.values())).strategies
-    rl = [name for name in RL_STRATEGIES if name in names]
-    lines = []
-
-    def wins(strategy: str, other: str) -> int:
-        return sum(
-            c.results[strategy].regret_mean < c.results[other].regret_mean for c in at.values()
+    def tuned(name: str) -> float:
+        return statistics.fmean(
+            regret(results.final(t, name, budget), "validation") for t in results.tuning()
         )
 
-    def average(strategy: str, field: str) -> float:
-        return statistics.fmean(getattr(c.results[strategy], field) for c in at.values())
-
-    if rl and "random" in names:
-        counts = {name: wins(name, "random") for name in rl}
-        verdict = _verdict(all(n >= needed for n in counts.values()))
-        detail = ", ".join(f"{name} {n}/{count}" for name, n in counts.items())
-        lines.append(
-            f"- ({random_tag}) {label}: every RL strategy beats random on >= {needed} of "
-            f"{count}: **{verdict}** ({detail})"
-        )
-    best = best_rl(at)
-    if best and "evolution" in names and TPE in names:
-        parts, met = [], True
-        for other in ("evolution", TPE):
-            n = wins(best, other)
-            test, other_test = average(best, "test_regret_mean"), average(other, "test_regret_mean")
-            met = met and n >= needed and test <= other_test
-            parts.append(
-                f"beats {other} on {n}/{count}, mean test regret {test:.4f} vs {other_test:.4f}"
-            )
-        lines.append(
-            f"- ({best_tag}) {label}: the best RL strategy, **{best}** (mean validation regret "
-            f"{average(best, 'regret_mean'):.4f}), beats evolution and TPE on >= {needed} of "
-            f"{count} and is no worse in mean test regret: **{_verdict(met)}** "
-            f"({'; '.join(parts)})"
-        )
-    return lines
+    return min(rl, key=tuned)
 
 
 def _verdict(met: bool) -> str:
     return "MET" if met else "MISSED"
 
 
-def section(
-    comparisons: dict[tuple[str, int], Comparison],
-    costs: dict[str, Cost],
-    repeats: dict[str, Cost],
-    walls: Walls,
-    args: argparse.Namespace,
-    seconds: float,
-    cpu_seconds: float,
-) -> str:
+def _wins(results: Results, best: str, peer: str, budget: int, tables: list[str]) -> list[str]:
+    """Tables where ``best`` has the lower mean test regret than ``peer`` (on the peer's seeds)."""
+    won = []
+    for table in tables:
+        theirs = results.final(table, peer, budget)
+        if theirs and regret(results.final(table, best, budget), seeds=theirs) < regret(theirs):
+            won.append(table)
+    return won
+
+
+def targets(results: Results) -> str:
+    """The issue's targets, each MET / MISSED / NOT CHECKED with the numbers behind it."""
+    lines = [
+        "'Lower' compares mean test regret of the incumbent chosen by validation; the best rlnas "
+        "strategy is chosen per budget by mean validation regret on the tuning tables "
+        f"({', '.join(results.tuning())}) and judged on all {len(results.tables)} tables."
+    ]
+    parts, met = [], True
+    for budget in results.target_budgets():
+        best = best_rl(results, budget)
+        if best is None:
+            break
+        counts = []
+        for peer in [p for p in PEERS if p in results.searchers]:
+            reached = [t for t in results.tables if results.final(t, peer, budget)]
+            won = _wins(results, best, peer, budget, reached)
+            held = [t for t in won if t not in TUNING]
+            held_of = [t for t in reached if t not in TUNING]
+            met = met and len(won) >= math.ceil(WIN_SHARE * len(reached)) and bool(reached)
+            counts.append(f"{peer} {len(won)}/{len(reached)} (held out {len(held)}/{len(held_of)})")
+        parts.append(f"budget {budget}: **{best}** lower than {', '.join(counts)}")
+    if parts:
+        lines.append(
+            f"- (a) the best rlnas strategy has lower mean test regret than TPE, GPSampler, local "
+            f"search and evolution on >= {WIN_SHARE:.0%} of the tables at budgets "
+            f"{' and '.join(map(str, results.target_budgets()))}: "
+            f"**{_verdict(met)}** ({'; '.join(parts)})"
+        )
+    budget = results.main_budget()
+    if "random" in results.searchers and results.rl():
+        misses = []
+        for name in results.rl():
+            for table in results.tables:
+                ours = regret(results.final(table, name, budget))
+                theirs = regret(results.final(table, "random", budget))
+                if not ours < theirs:
+                    misses.append(f"{name} on {table} {ours:.4f} vs {theirs:.4f}")
+        detail = "; ".join(misses) if misses else "no misses"
+        lines.append(
+            f"- (b) every RL strategy ({len(results.rl())}) has lower mean test regret than random "
+            f"on every table ({len(results.tables)}) at budget {budget}: "
+            f"**{_verdict(not misses)}** ({len(misses)} misses: {detail})"
+        )
+    lines.append(progressive_target(results))
+    lines.append(overhead_target(results))
+    return "\n".join(lines)
+
+
+def progressive_target(results: Results) -> str:
+    tables = sorted({table for table, _, _ in results.progressive})
+    names = sorted({name for _, name, _ in results.progressive})
+    if not tables or "mcts" not in results.searchers:
+        return (
+            "- (c) progressive `mpc` or `dp` on NAS-Bench-Graph at least matches one-shot "
+            "`mcts`: **NOT CHECKED** (no progressive mpc/dp runs or no mcts in this run)"
+        )
+    budget = results.progressive_budget()
+
+    def mean_over(name: str, source: str, kind: str) -> float:
+        return statistics.fmean(
+            regret(results.final(t, name, budget, source), kind) for t in tables
+        )
+
+    reference = {kind: mean_over("mcts", "runs", kind) for kind in ("validation", "test")}
+    parts, met = [], False
+    for name in names:
+        ours = {kind: mean_over(name, "progressive", kind) for kind in ("validation", "test")}
+        met = met or ours["test"] <= reference["test"]
+        parts.append(
+            f"progressive {name}: test {ours['test']:.4f}, validation {ours['validation']:.4f}"
+        )
+    return (
+        f"- (c) progressive `mpc` or `dp` on NAS-Bench-Graph grown node by node "
+        f"({', '.join(tables)}, budget {budget}) has mean test regret <= one-shot `mcts`'s: "
+        f"**{_verdict(met)}** "
+        f"({'; '.join(parts)}; one-shot mcts: test {reference['test']:.4f}, validation "
+        f"{reference['validation']:.4f})"
+    )
+
+
+def overhead_target(results: Results) -> str:
+    timed = [name for name in results.rl() + list(BASELINES) if name in results.searchers]
+    cells = []
+    slow = []
+    for name in timed:
+        figures = []
+        for table, distinct in results.overhead_runs:
+            if (name, table) not in results.overheads:
+                continue
+            ms, found, _ = results.overheads[(name, table)]
+            figures.append(f"{ms:.2f}")
+            if ms >= OVERHEAD_LIMIT_MS or found < distinct:
+                slow.append(name)
+        if figures:
+            cells.append(f"{name} {' / '.join(figures)}")
+    if not cells:
+        return "- (d) overhead: **NOT CHECKED** (no overhead runs)"
+    where = " / ".join(f"{table} to {distinct}" for table, distinct in results.overhead_runs)
+    return (
+        f"- (d) every rlnas strategy under {OVERHEAD_LIMIT_MS:g} ms of CPU (ask + tell) per "
+        f"distinct architecture on {where} distinct architectures: "
+        f"**{_verdict(not slow)}** (ms: {', '.join(cells)})"
+    )
+
+
+def section(results: Results, args: argparse.Namespace, seconds: float, cpu: float) -> str:
     import numpy
     import optuna
     import torch
 
     load_start, load_end = args.load
+    seeds = 1 + max(seed for _, _, seed in results.runs)
+    held = results.held_out()
     lines = [
-        "## Tabular strategies (NAS-Bench-Graph and synthetic tables)",
+        "## Tabular strategies (NAS-Bench-Graph and synthetic table families)",
         "",
         f"Generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC in {seconds / 60:.1f} min "
-        f"({cpu_seconds / 60:.1f} CPU min) by",
+        f"({cpu / 60:.1f} CPU min) by",
         f"`{shlex.join(['python', *sys.argv])}`",
         f"on {os.cpu_count()} CPUs ({platform.platform()}), {args.workers} worker(s), Python "
         f"{platform.python_version()}, torch {torch.__version__}, numpy {numpy.__version__}, "
         f"optuna {optuna.__version__}; load average {load_start:.1f} at the start, "
         f"{load_end:.1f} at the end.",
         "",
-        "Regret = the table's best minus the incumbent's value (the incumbent is the best queried",
-        "architecture by validation); test regret is that incumbent's. Queries to top 1 % is the",
-        "median over seeds of the first distinct query in the table's top 1 % by validation;",
-        f"'> B' means more than half the runs missed it within the budget. {args.seeds} seeds;",
-        "TPE is Optuna's TPESampler (defaults) with each decision a categorical parameter.",
-        "Wall s is the mean wall time of one search to the largest budget (shared CPUs: it",
-        "measures the neighbours too). Synthetic tables: `benchmarks/synthetic_tables.py`.",
+        f"**Tuning tables** (defaults may have been tuned on them): {', '.join(results.tuning())}."
+        f" **Held out** (never used for tuning): {', '.join(held) or 'none'}. Synthetic "
+        "families (`benchmarks/synthetic_tables.py`): "
+        + "; ".join(f"{family}: {', '.join(names)}" for family, names in FAMILIES.items())
+        + ".",
+        "",
+        " ".join(
+            [
+                "Regret = the table's best minus the incumbent's value (the incumbent is the best",
+                "queried architecture by validation); test regret is that incumbent's. Queries to",
+                "top 1 % is the median over seeds of the first distinct query in the table's top",
+                "1 % by validation ('> B': more than half the runs missed it).",
+                f"{seeds} seeds (0..{seeds - 1}) for every searcher except Optuna's GPSampler:",
+                f"{args.gp_seeds} seed(s) to budget {args.gp_budget}, since its cost grows with",
+                "its trials; it is compared on its own seeds. TPE and GPSampler are Optuna's",
+                "samplers (defaults, seeded, each decision categorical); local search is White et",
+                "al.'s",
+                "(2021): the first better one-decision neighbour, a random restart at a local",
+                "optimum, no query twice. CPU ms per architecture is a search's CPU time",
+                "(strategy, loop, look-ups) per distinct architecture at its largest budget.",
+            ]
+        ),
         "",
         "### Targets",
         "",
-        targets(comparisons, costs, repeats),
+        targets(results),
         "",
-        *paired_tests(comparisons),
-        f"### Overhead (CPU time in ask + tell, evaluation excluded, {args.overhead_queries} "
-        f"proposals on {args.benchmarks[0]})",
-        "",
-        "A proposal is one ask/tell pair; a repeat is told the cached result.",
-        "",
-        "| strategy | ms per proposal | distinct architectures | ms per distinct architecture |",
-        "|---|---:|---:|---:|",
-        *(
-            f"| {name} | {ms:.3f} | {distinct} | {ms * args.overhead_queries / distinct:.3f} |"
-            for name, (ms, distinct) in costs.items()
-        ),
+        *ranking(results),
+        *paired_tests(results),
+        *overhead_table(results),
+        *progressive_table(results),
     ]
-    if repeats:
-        lines += [
-            "",
-            f"Repeats: distinct architectures in {REPEAT_PROPOSALS} proposals on syn:chain8 "
-            "(6,561 architectures): "
-            + ", ".join(
-                f"{name} {distinct} ({ms:.2f} ms each)" for name, (ms, distinct) in repeats.items()
-            )
-            + ".",
-        ]
-    for (benchmark, budget), comparison in comparisons.items():
-        best = min(s.regret_mean for s in comparison.results.values())
-        lines += [
-            "",
-            f"### {benchmark}, budget {budget}",
-            "",
-            "| strategy | validation regret | test regret | queries to top 1 % | wall s |",
-            "|---|---:|---:|---:|---:|",
-        ]
-        for name, s in comparison.results.items():
-            regret = f"{s.regret_mean:.4f} ± {s.regret_std:.4f}"
-            regret = f"**{regret}**" if s.regret_mean == best else regret
-            queries = (
-                f"> {budget}" if s.queries_to_top1pct > budget else f"{s.queries_to_top1pct:g}"
-            )
-            test = f"{s.test_regret_mean:.4f} ± {s.test_regret_std:.4f}"
-            wall = walls[(benchmark, name)]
-            lines.append(f"| {name} | {regret} | {test} | {queries} | {wall:.2f} |")
-    return "\n".join(lines)
+    for table in results.tables:
+        lines += table_section(results, table)
+    return "\n".join(lines).rstrip()
 
 
-def paired_tests(comparisons: dict[tuple[str, int], Comparison]) -> list[str]:
-    """Per dataset, the best RL strategy against evolution and TPE: means and Wilcoxon p."""
-    budget = target_budget(comparisons)
-    at = {bench: comp for (bench, b), comp in comparisons.items() if b == budget}
-    lines = []
-    for label, group in (
-        ("NAS-Bench-Graph", {b: c for b, c in at.items() if b.startswith("nbg:")}),
-        ("synthetic", {b: c for b, c in at.items() if b in SYNTHETIC}),
-    ):
-        best = best_rl(group) if group else None
-        if best is None or not {"evolution", TPE} <= set(next(iter(group.values())).strategies):
-            continue
-        lines += [
-            f"### Paired tests, {label}: {best} (best RL) vs evolution and TPE, budget {budget}",
-            "",
-            "Wilcoxon signed-rank test (two-sided), final validation regret paired by seed.",
-            "",
-            f"| dataset | {best} | evolution | p | TPE | p |",
-            "|---|---:|---:|---:|---:|---:|",
-        ]
-        for bench, comp in group.items():
-            r = comp.results
-            lines.append(
-                f"| {bench} | {r[best].regret_mean:.4f} | {r['evolution'].regret_mean:.4f} | "
-                f"{paired_test(comp, best, 'evolution'):.3f} | {r[TPE].regret_mean:.4f} | "
-                f"{paired_test(comp, best, TPE):.3f} |"
+def ranking(results: Results) -> list[str]:
+    """Mean validation regret of each RL strategy on the tuning tables: how "best" was chosen."""
+    budgets = results.target_budgets()
+    lines = [
+        "### The choice of the best rlnas strategy (mean validation regret on the tuning tables)",
+        "",
+        "| strategy | " + " | ".join(f"budget {b}" for b in budgets) + " |",
+        "|---|" + "---:|" * len(budgets),
+    ]
+    for name in results.rl():
+        cells = [
+            statistics.fmean(
+                regret(results.final(t, name, b), "validation") for t in results.tuning()
             )
-        lines.append("")
-    return lines
+            for b in budgets
+        ]
+        lines.append(f"| {name} | " + " | ".join(f"{c:.4f}" for c in cells) + " |")
+    return [*lines, ""]
+
+
+def paired_tests(results: Results) -> list[str]:
+    """Per table, the best RL strategy against each peer at budget 100: test regret, Wilcoxon."""
+    budget = results.main_budget()
+    best = best_rl(results, budget)
+    peers = [p for p in ("random", *PEERS) if p in results.searchers]
+    if best is None or not peers:
+        return []
+    lines = [
+        f"### Paired tests: {best} (best rlnas) against each peer, budget {budget}",
+        "",
+        "Mean test regret, and the Wilcoxon signed-rank test (two-sided) of the final test regret",
+        "paired by seed (GPSampler: on its seeds). Tuning tables are marked *.",
+        "",
+        f"| table | {best} | " + " | ".join(f"{p} | p" for p in peers) + " |",
+        "|---|---:|" + "---:|---:|" * len(peers),
+    ]
+    for table in results.tables:
+        ours = results.final(table, best, budget)
+        cells = [f"{regret(ours):.4f}"]
+        for peer in peers:
+            theirs = results.final(table, peer, budget)
+            first = {s: r.test_regret[-1] for s, r in ours.items() if s in theirs}
+            second = {s: r.test_regret[-1] for s, r in theirs.items()}
+            cells += [f"{regret(theirs):.4f}", wilcoxon_p(first, second)] if theirs else ["-", "-"]
+        mark = "*" if table in TUNING else ""
+        lines.append(f"| {table}{mark} | " + " | ".join(cells) + " |")
+    return [*lines, ""]
+
+
+def overhead_table(results: Results) -> list[str]:
+    if not results.overheads:
+        return []
+    runs = results.overhead_runs
+    names = [n for n in results.searchers if any((n, t) in results.overheads for t, _ in runs)]
+    lines = [
+        "### Overhead: CPU ms in ask + tell per distinct architecture (evaluation excluded)",
+        "",
+        "Proposals until the distinct count is reached (at most 20 per architecture); a repeat is",
+        "told the cached result. GPSampler is left out (see its CPU column in the tables).",
+        "",
+        "| strategy | " + " | ".join(f"{t} to {d}: ms (proposals)" for t, d in runs) + " |",
+        "|---|" + "---:|" * len(runs),
+    ]
+    for name in names:
+        cells = []
+        for table, _ in runs:
+            ms, distinct, proposals = results.overheads.get((name, table), (math.nan, 0, 0))
+            cells.append(f"{ms:.3f} ({proposals}, {distinct} distinct)")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return [*lines, ""]
+
+
+def progressive_table(results: Results) -> list[str]:
+    if not results.progressive:
+        return []
+    budget = results.progressive_budget()
+    tables = sorted({table for table, _, _ in results.progressive})
+    names = sorted({name for _, name, _ in results.progressive})
+    lines = [
+        f"### Progressive mode on NAS-Bench-Graph grown node by node, budget {budget}",
+        "",
+        "Test regret (validation regret) mean ± std; one-shot `mcts` is the same run as above.",
+        "",
+        "| table | one-shot mcts | " + " | ".join(f"progressive {n}" for n in names) + " |",
+        "|---|---:|" + "---:|" * len(names),
+    ]
+    for table in tables:
+        cells = []
+        for name, source in [("mcts", "runs"), *((n, "progressive") for n in names)]:
+            runs = results.final(table, name, budget, source).values()
+            test = mean_std([r.test_regret[-1] for r in runs], 4)
+            validation = mean_std([r.validation_regret[-1] for r in runs], 4)
+            cells.append(f"{test} ({validation})")
+        lines.append(f"| {table} | " + " | ".join(cells) + " |")
+    return [*lines, ""]
+
+
+def table_section(results: Results, table: str) -> list[str]:
+    budgets = results.budgets
+    top = max(budgets)
+    kind = "tuning" if table in TUNING else "held out"
+    lines = [
+        f"### {table} ({kind})",
+        "",
+        "| searcher | "
+        + " | ".join(f"validation regret {b}" for b in budgets)
+        + " | "
+        + " | ".join(f"test regret {b}" for b in budgets)
+        + f" | queries to top 1 % ({top}) | CPU ms per architecture |",
+        "|---|" + "---:|" * (2 * len(budgets) + 2),
+    ]
+    for name in results.searchers:
+        cells = []
+        for field in ("validation_regret", "test_regret"):
+            for budget in budgets:
+                runs = results.final(table, name, budget).values()
+                cells.append(mean_std([getattr(r, field)[-1] for r in runs], 4))
+        searched = [value for (t, n, _), value in results.runs.items() if (t, n) == (table, name)]
+        reach = max(run.budget for run, _ in searched) if searched else top
+        reached = [run.queries_to_top or reach + 1 for run, _ in searched]
+        middle = statistics.median(reached) if reached else math.nan
+        cells.append(f"> {reach}" if middle > reach else f"{middle:g}")
+        cpu = [1000 * seconds / max(1, run.queries or 1) for run, seconds in searched]
+        cells.append(f"{statistics.fmean(cpu):.2f}" if cpu else "-")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return [*lines, ""]

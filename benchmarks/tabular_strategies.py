@@ -1,23 +1,21 @@
-"""Every registered strategy, and Optuna's TPE as the outside reference, on NAS-Bench-Graph and on
-synthetic tables of other shapes (``synthetic_tables.py``: a chain of 8 three-way decisions, a
-15-decision NK landscape), so that defaults are not judged on one benchmark only.
+"""Every registered strategy against outside peers on NAS-Bench-Graph and families of synthetic
+tables (``synthetic_tables.py``), same seeds, so defaults are judged where they were not tuned.
 
-For each dataset, strategy and seed one search runs to the largest budget; the smaller budgets
-are read off its first queries (a strategy never sees the budget, so that is the same run).
-Then the strategies' own cost (ask + tell, evaluation excluded) is timed over 1,000 queries.
-Each search's wall time is recorded (at the largest budget). At the target budget, the best RL
-strategy is paired against evolution and TPE by seed with a Wilcoxon signed-rank test.
-The report (targets, paired tests, tables) is built in ``tabular_report.py``. Its section of
-RESULTS.md (between its markers) is replaced; the rest of the file is kept.
+Peers (``fidelity_peers.py``): Optuna's TPE and GPSampler, each decision a categorical parameter,
+and local search (White et al., UAI 2021); random search and regularized evolution are rlnas
+strategies. Every searcher runs through ``rlnas.search`` (same loop, cache and budget of distinct
+architectures). For each table, searcher and seed one search runs to the largest budget; smaller
+budgets are read off its first queries (a strategy never sees the budget, so that is the same
+run). GPSampler's cost grows with its trials, so it runs fewer seeds to a smaller budget
+(``--gp-seeds``, ``--gp-budget``). Beside the searches: each strategy's overhead (CPU in ask +
+tell per distinct architecture over a 300-architecture search of a 6 x 5 cell table and a
+1,000-architecture search of NAS-Bench-Graph), and ``mpc`` / ``dp`` in progressive mode on
+NAS-Bench-Graph grown node by node. The report (targets, paired tests, tables) is built in
+``tabular_report.py``; its section of RESULTS.md (between its markers) is replaced.
 
     python benchmarks/tabular_strategies.py                 # the full run (see README.md)
     python benchmarks/tabular_strategies.py --quick         # a smoke test, under a minute
     python benchmarks/tabular_strategies.py --overhead-only --strategies mcts,ppo  # cost only
-
-TPE (Bergstra et al., NeurIPS 2011) sees each decision as a categorical parameter. Its budget
-counts distinct architectures like ours: a repeat is answered from a cache (Optuna is told the
-cached value) and does not count, and a combination the space forbids is told the table's worst
-validation value and does not count either.
 """
 
 from __future__ import annotations
@@ -25,133 +23,94 @@ from __future__ import annotations
 import argparse
 import os
 import resource
-import statistics
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Iterator
 from concurrent.futures import Future, as_completed
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 
+from fidelity_peers import GPStrategy, LocalSearch, TPEStrategy
 from results_file import write_section
-from rlnas.compare import Comparison, Run, run_contender, score_run, write_outputs
-from rlnas.errors import InvalidArchitecture
-from rlnas.estimators import TabularBenchmark
+from rlnas.compare import Comparison, Contender, run_contender, score_run, write_outputs
+from rlnas.compare.runs import REPEATS_BEFORE_STOP
 from rlnas.execution.process import limit_threads, worker_pool
 from rlnas.rewards import Objective
-from rlnas.search import evaluate_trial
+from rlnas.search import evaluate_trial, search
 from rlnas.space.nas_bench_graph import DATASETS
-from rlnas.strategies import STRATEGIES, make_strategy
+from rlnas.strategies import STRATEGIES, Strategy, make_strategy, strategy_class
 from rlnas.trial import Trial
 from synthetic_tables import SYNTHETIC, load
 from tabular_report import (
-    REPEAT_PROPOSALS,
-    REPEAT_STRATEGIES,
-    TPE,
-    Cost,
-    Walls,
+    GP,
+    OVERHEAD_RUNS,
+    PROGRESSIVE,
+    PROGRESSIVE_BUDGET,
+    Results,
+    Searched,
     section,
     targets,
 )
 
 SECTION = "tabular_strategies"
-MAX_REPEATS = 1000
+PEERS: dict[str, type[Strategy]] = {
+    TPEStrategy.name: TPEStrategy,
+    GP: GPStrategy,
+    LocalSearch.name: LocalSearch,
+}
+PROGRESSIVE_DATASETS = ("nbg:cora", "nbg:citeseer", "nbg:photo")
+"""progressive.py's datasets: NAS-Bench-Graph grown node by node."""
 console = Console(stderr=True)
 
 
-# --- TPE, the outside reference ------------------------------------------------------------------
+def searcher(name: str, benchmark: str, seed: int) -> Strategy:
+    """A peer or a registered rlnas strategy with its defaults."""
+    space = load(benchmark).space
+    return PEERS[name](space, seed) if name in PEERS else make_strategy(name, space, seed=seed)
 
 
-def tpe_search(
-    bench: TabularBenchmark, seed: int, budget: int, proposals: int | None = None
-) -> tuple[list[Any], float]:
-    """TPE's distinct queries in order (metrics, None if failed) and CPU seconds in Optuna.
-
-    Stops after ``budget`` distinct queries, or after ``proposals`` ask/tell pairs if given.
-    """
-    import optuna
-
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    sampler = optuna.samplers.TPESampler(seed=seed)
-    study = optuna.create_study(direction="maximize", sampler=sampler)
-    worst = min(metrics[bench.metric] for metrics in bench.table.values())
-    known: dict[str, float] = {}
-    queried: list[Any] = []
-    spent = 0.0
-    repeats = asked = 0
-    while len(queried) < budget and repeats < MAX_REPEATS and asked != proposals:
-        asked += 1
-        clock = time.process_time()
-        trial = study.ask()
-        choices = {
-            c.name: trial.suggest_categorical(c.name, c.options) for c in bench.space.choices
-        }
-        spent += time.process_time() - clock
-        try:
-            key = bench.space.architecture(choices).key
-        except InvalidArchitecture:
-            key = None
-        if key is None or key in known:
-            value = worst if key is None else known[key]
-            repeats += 1
-        else:
-            repeats = 0
-            metrics = bench.table.get(key)
-            value = worst if metrics is None else metrics[bench.metric]
-            known[key] = value
-            queried.append(metrics)
-        clock = time.process_time()
-        study.tell(trial, value)
-        spent += time.process_time() - clock
-    return queried, spent
-
-
-def run_tpe(benchmark: str, seed: int, budget: int) -> Run:
+def run_search(benchmark: str, name: str, seed: int, budget: int) -> Searched:
+    """One search, scored, and its CPU seconds (strategy, loop and look-ups)."""
     bench = load(benchmark)
-    queried, _ = tpe_search(bench, seed, budget)
-    return score_run(bench, TPE, seed, queried, budget)
+    clock = time.process_time()
+    result = search(
+        bench.space,
+        bench.evaluate,
+        searcher(name, benchmark, seed),
+        metric=bench.metric,
+        budget=budget,
+        seed=seed,
+        max_repeats=REPEATS_BEFORE_STOP,
+    )
+    cpu = time.process_time() - clock
+    queried = [trial.metrics if trial.reward is not None else None for trial in result.trials]
+    return score_run(bench, name, seed, queried, budget), cpu
 
 
-def timed_search(benchmark: str, name: str, seed: int, budget: int) -> tuple[Run, float]:
-    """One search (``name`` may be TPE) and its wall seconds."""
-    started = time.perf_counter()
-    if name == TPE:
-        run = run_tpe(benchmark, seed, budget)
-    else:
-        run = run_contender(load(benchmark), name, seed, budget)
-    return run, time.perf_counter() - started
+def run_progressive(benchmark: str, name: str, seed: int, budget: int) -> Searched:
+    """``name`` in progressive mode (default episodes), as ``progressive.py`` runs it."""
+    clock = time.process_time()
+    contender = Contender(f"{name}/progressive", {"strategy": name, "mode": "progressive"})
+    run = run_contender(load(benchmark), contender, seed, budget)
+    return run, time.process_time() - clock
 
 
-# --- overhead ------------------------------------------------------------------------------------
-
-
-def overhead(strategy: str, benchmark: str, proposals: int) -> tuple[float, int]:
-    """CPU ms per proposal spent in ask + tell (in Optuna for TPE), and the distinct count.
-
-    A proposal is one ask/tell pair; repeats are told the cached result, as in ``rlnas.search``.
-    """
+def overhead(name: str, benchmark: str, distinct: int) -> tuple[float, int, int]:
+    """CPU ms in ask + tell per distinct architecture until ``distinct`` are found (at most 20
+    proposals per architecture); the distinct count and the proposals. Repeats are told the
+    cached result, as in ``rlnas.search``."""
     bench = load(benchmark)
-    if strategy == TPE:
-        queried, spent = tpe_search(bench, 0, proposals, proposals=proposals)
-        return 1000 * spent / proposals, len(queried)
-    searcher = make_strategy(strategy, bench.space, seed=0)
+    strategy = searcher(name, benchmark, 0)
     objective = Objective(bench.metric, "maximize")
     known: dict[str, Trial] = {}
-    spent = 0.0
-    for _ in range(proposals):
+    spent, proposals = 0.0, 0
+    while len(known) < distinct and proposals < 20 * distinct:
+        proposals += 1
         clock = time.process_time()
-        [architecture] = searcher.ask(1)
+        [architecture] = strategy.ask(1)
         spent += time.process_time() - clock
         trial = known.get(architecture.key)
         if trial is None:
@@ -160,70 +119,59 @@ def overhead(strategy: str, benchmark: str, proposals: int) -> tuple[float, int]
         else:
             trial = replace(trial, cached=True)
         clock = time.process_time()
-        searcher.tell(architecture, trial)
+        strategy.tell(architecture, trial)
         spent += time.process_time() - clock
-    return 1000 * spent / proposals, len(known)
+    return 1000 * spent / max(1, len(known)), len(known), proposals
 
 
 # --- the run -------------------------------------------------------------------------------------
 
 
-def run_all(
-    args: argparse.Namespace,
-) -> tuple[dict[tuple[str, int], Comparison], dict[str, Cost], Walls]:
-    """Comparisons per (benchmark, budget), overhead per strategy and wall time per search."""
-    benchmarks = args.benchmarks
+def jobs_of(args: argparse.Namespace) -> list[tuple[tuple[Any, ...], Any, tuple[Any, ...]]]:
+    """(key, function, arguments) of every search, seed-major so that cheap and costly searches
+    mix; GPSampler's few searches and the overhead runs, each worth many searches, are spread
+    evenly through the rest, so the time-left estimate holds from the start."""
+    jobs, heavy = [], []
     top = max(args.budgets)
-    names = [*args.strategies, TPE]
-    jobs: list[tuple[tuple[Any, ...], Callable[..., Any], tuple[Any, ...]]] = []
-    # seed-major order mixes cheap and costly searches, so the time-left estimate holds early
     for seed in range(args.seeds):
-        for benchmark in benchmarks:
-            for name in names:
-                jobs.append(
-                    (("run", benchmark, name, seed), timed_search, (benchmark, name, seed, top))
-                )
-    for name in names:
-        jobs.append((("overhead", name), overhead, (name, benchmarks[0], args.overhead_queries)))
-    done: dict[tuple[Any, ...], Any] = {}
-    progress = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=console,
-    )
-    with progress:
-        task = progress.add_task(f"{len(jobs)} searches on {args.workers} workers", total=len(jobs))
-        started = time.perf_counter()
-        for key, value in _execute(jobs, args.workers):
-            done[key] = value
-            progress.advance(task)
-            if not console.is_terminal and len(done) % max(1, len(jobs) // 20) == 0:
-                elapsed = time.perf_counter() - started
-                left = elapsed / len(done) * (len(jobs) - len(done))
-                console.print(
-                    f"{len(done)}/{len(jobs)} in {elapsed / 60:.1f} min, ~{left / 60:.0f} min left"
-                )
-    comparisons = {}
-    walls = {
-        (benchmark, n): statistics.fmean(
-            done[("run", benchmark, n, s)][1] for s in range(args.seeds)
-        )
-        for benchmark in benchmarks
-        for n in names
-    }
-    for benchmark in benchmarks:
-        runs = tuple(done[("run", benchmark, n, s)][0] for n in names for s in range(args.seeds))
-        full = Comparison(benchmark, top, args.seeds, tuple(names), runs)
-        for budget in args.budgets:
-            comparisons[(benchmark, budget)] = full.at_budget(budget)
-    costs = {name: done[("overhead", name)] for name in names}
-    return comparisons, costs, walls
+        for table in args.benchmarks:
+            for name in args.searchers:
+                if name == GP:
+                    if seed < args.gp_seeds:
+                        arguments = (table, name, seed, min(top, args.gp_budget))
+                        heavy.append((("run", table, name, seed), run_search, arguments))
+                    continue
+                jobs.append((("run", table, name, seed), run_search, (table, name, seed, top)))
+            if table in args.progressive:
+                for name in args.progressive_strategies:
+                    arguments = (table, name, seed, min(top, PROGRESSIVE_BUDGET))
+                    jobs.append((("progressive", table, name, seed), run_progressive, arguments))
+    for table, distinct in args.overhead:
+        for name in args.searchers:
+            if name != GP:
+                heavy.append((("overhead", name, table), overhead, (name, table, distinct)))
+    every = (len(jobs) + len(heavy)) / max(1, len(heavy))
+    for number, job in enumerate(heavy):
+        jobs.insert(int(number * every), job)
+    return jobs
 
 
-def _execute(jobs: list[Any], workers: int):
+def execute(jobs: list[Any], workers: int) -> Iterator[tuple[Any, Any]]:
+    """Each job's key and result as it finishes, with progress lines and the time left."""
+    started = time.perf_counter()
+    step = max(1, len(jobs) // 40)
+    for done, (key, value) in enumerate(_results(jobs, workers), start=1):
+        yield key, value
+        if done % step == 0 or done == len(jobs):
+            elapsed = time.perf_counter() - started
+            left = elapsed / done * (len(jobs) - done)
+            console.print(
+                f"{done}/{len(jobs)} jobs in {elapsed / 60:.1f} min, ~{left / 60:.1f} min left",
+                highlight=False,
+            )
+
+
+def _results(jobs: list[Any], workers: int) -> Iterator[tuple[Any, Any]]:
     if workers == 1:
         for key, function, arguments in jobs:
             yield key, function(*arguments)
@@ -236,68 +184,107 @@ def _execute(jobs: list[Any], workers: int):
             yield futures[future], future.result()
 
 
+def run_all(args: argparse.Namespace) -> Results:
+    jobs = jobs_of(args)
+    console.print(f"{len(jobs)} jobs on {args.workers} worker(s)", highlight=False)
+    done = dict(execute(jobs, args.workers))
+    runs = {key[1:]: value for key, value in done.items() if key[0] == "run"}
+    progressive = {key[1:]: value for key, value in done.items() if key[0] == "progressive"}
+    overheads = {key[1:]: value for key, value in done.items() if key[0] == "overhead"}
+    return Results(
+        args.benchmarks, args.searchers, args.budgets, runs, progressive, overheads, args.overhead
+    )
+
+
 # --- command line --------------------------------------------------------------------------------
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    everything = ",".join([*DATASETS, *SYNTHETIC])
     parser.add_argument(
-        "--datasets",
-        default=",".join([*DATASETS, *SYNTHETIC]),
-        help="comma-separated NAS-Bench-Graph datasets and synthetic tables (syn:chain8, syn:nk15)",
+        "--datasets", default=everything, help=f"comma-separated tables (default {everything})"
     )
     parser.add_argument("--budgets", default="50,100,200", help="comma-separated")
     parser.add_argument("--seeds", type=int, default=20)
-    parser.add_argument("--strategies", default=",".join(STRATEGIES), help="comma-separated")
+    parser.add_argument("--strategies", default=",".join(STRATEGIES), help="rlnas strategies")
+    parser.add_argument("--peers", default=",".join(PEERS), help="comma-separated")
+    parser.add_argument("--gp-seeds", type=int, default=3, help="seeds of GPSampler (slow)")
+    parser.add_argument("--gp-budget", type=int, default=100, help="GPSampler's largest budget")
     parser.add_argument("--workers", type=int, default=2, help="processes (one thread each)")
-    parser.add_argument("--overhead-queries", type=int, default=1000)
+    parser.add_argument(
+        "--no-overhead", dest="timed", action="store_false", help="skip the overhead runs"
+    )
+    parser.add_argument(
+        "--no-progressive",
+        dest="grow",
+        action="store_false",
+        help="skip mpc and dp in progressive mode",
+    )
     parser.add_argument(
         "--overhead-only",
         action="store_true",
-        help="only time each strategy's ask + tell on the first dataset; print, write nothing",
-    )
-    parser.add_argument(
-        "--no-repeats", dest="repeats", action="store_false", help="skip the repeats check"
+        help="only time each strategy's ask + tell (see OVERHEAD_RUNS); print, write nothing",
     )
     parser.add_argument("--quick", action="store_true", help="a tiny run for smoke testing")
     parser.add_argument("--out", type=Path, help="markdown file (default benchmarks/RESULTS.md)")
     parser.add_argument("--raw", type=Path, help="also write CSV tables and charts here")
     args = parser.parse_args(argv)
+    args.overhead = list(OVERHEAD_RUNS)
     if args.quick:
-        args.datasets, args.budgets, args.seeds = "cora,proteins,syn:chain8", "10,20", 2
-        args.repeats = False
-        args.overhead_queries = 50
+        args.datasets, args.budgets, args.seeds = "cora,syn:chain8,syn:cell-1", "10,20", 2
+        args.gp_seeds, args.gp_budget = 1, 20
+        args.overhead = [(table, 30) for table, _ in OVERHEAD_RUNS]
         args.out = args.out or Path(tempfile.gettempdir()) / "rlnas-quick" / "RESULTS.md"
     args.out = args.out or Path(__file__).parent / "RESULTS.md"
-    args.datasets = [name.strip() for name in args.datasets.split(",") if name.strip()]
+    names = [name.strip() for name in args.datasets.split(",") if name.strip()]
     args.strategies = [name.strip() for name in args.strategies.split(",") if name.strip()]
+    peers = [name.strip() for name in args.peers.split(",") if name.strip()]
     try:
         args.budgets = sorted({int(budget) for budget in args.budgets.split(",")})
     except ValueError:
         parser.error(f"--budgets takes integers, got {args.budgets!r}")
-    for name in args.datasets:
-        if name not in (*DATASETS, *SYNTHETIC):
-            choices = ", ".join([*DATASETS, *SYNTHETIC])
-            parser.error(f"unknown dataset {name!r}; choose from {choices}")
-    args.benchmarks = [name if name in SYNTHETIC else f"nbg:{name}" for name in args.datasets]
+    args.benchmarks = [
+        name if name.startswith(("syn:", "nbg:")) else f"nbg:{name}" for name in names
+    ]
+    known = {*(f"nbg:{d}" for d in DATASETS), *SYNTHETIC}
+    for name in args.benchmarks:
+        if name not in known:
+            parser.error(f"unknown table {name!r}; choose from {', '.join(sorted(known))}")
     for name in args.strategies:
         if name not in STRATEGIES:
             parser.error(f"unknown strategy {name!r}; choose from {', '.join(STRATEGIES)}")
-    if not args.datasets or not args.strategies or min(args.budgets) < 1:
-        parser.error("name at least one dataset and strategy, and budgets of at least 1")
-    if args.seeds < 1 or args.workers < 1 or args.overhead_queries < 1:
-        parser.error("--seeds, --workers and --overhead-queries must be at least 1")
+    for name in peers:
+        if name not in PEERS:
+            parser.error(f"unknown peer {name!r}; choose from {', '.join(PEERS)}")
+    if not args.benchmarks or not args.strategies or min(args.budgets) < 1:
+        parser.error("name at least one table and strategy, and budgets of at least 1")
+    if min(args.seeds, args.workers, args.gp_seeds, args.gp_budget) < 1:
+        parser.error("--seeds, --workers, --gp-seeds and --gp-budget must be at least 1")
+    args.searchers = [*args.strategies, *peers]
+    args.progressive_strategies = [
+        name for name in PROGRESSIVE if name in args.strategies and strategy_class(name).progressive
+    ]
+    args.progressive = [t for t in PROGRESSIVE_DATASETS if t in args.benchmarks and args.grow]
+    if not args.timed:
+        args.overhead = []
     return args
 
 
 def overhead_only(args: argparse.Namespace) -> None:
-    """Each strategy's overhead on the first benchmark, printed: the cost check alone, minutes
-    instead of the full run's hours."""
-    names = [*args.strategies, TPE]
-    jobs = [(name, overhead, (name, args.benchmarks[0], args.overhead_queries)) for name in names]
-    console.print(f"CPU ms per proposal in ask + tell, {args.overhead_queries} proposals")
-    for name, (ms, distinct) in _execute(jobs, args.workers):
-        console.print(f"{name:<14} {ms:8.3f} ms  ({distinct} distinct)", highlight=False)
+    """Each strategy's overhead, printed: the cost check alone, minutes instead of the full run."""
+    jobs = [
+        ((name, table), overhead, (name, table, distinct))
+        for table, distinct in args.overhead
+        for name in args.searchers
+        if name != GP
+    ]
+    console.print("CPU ms in ask + tell per distinct architecture")
+    for (name, table), (ms, distinct, proposals) in _results(jobs, args.workers):
+        console.print(
+            f"{table:<12} {name:<14} {ms:8.3f} ms  ({distinct} distinct in {proposals} proposals)",
+            highlight=False,
+        )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -309,27 +296,32 @@ def main(argv: list[str] | None = None) -> None:
         return
     started = time.perf_counter()
     load_start = os.getloadavg()[0]
-    comparisons, costs, walls = run_all(args)
-    repeats = {
-        name: overhead(name, "syn:chain8", REPEAT_PROPOSALS)
-        for name in REPEAT_STRATEGIES
-        if name in args.strategies and args.repeats
-    }
+    results = run_all(args)
     args.load = (load_start, os.getloadavg()[0])
     seconds = time.perf_counter() - started
     cpu_seconds = sum(
         usage.ru_utime + usage.ru_stime
         for usage in map(resource.getrusage, (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
     )
-    text = section(comparisons, costs, repeats, walls, args, seconds, cpu_seconds)
-    write_section(args.out, SECTION, text)
+    write_section(args.out, SECTION, section(results, args, seconds, cpu_seconds))
     if args.raw is not None:
-        for (benchmark, budget), comparison in comparisons.items():
-            write_outputs(comparison, args.raw / f"{benchmark.replace(':', '-')}-{budget}")
-    console.print(
-        targets(comparisons, costs, repeats), markup=False, highlight=False, soft_wrap=True
-    )
+        write_raw(results, args.raw)
+    console.print(targets(results), markup=False, highlight=False, soft_wrap=True)
     console.print(f"{args.out} written in {seconds / 60:.1f} min ({cpu_seconds / 60:.1f} CPU min)")
+
+
+def write_raw(results: Results, folder: Path) -> None:
+    """``rlnas compare``'s outputs per table and budget, for the searchers with every seed."""
+    names = tuple(name for name in results.searchers if name != GP)
+    seeds = 1 + max(seed for _, _, seed in results.runs)
+    top = max(results.budgets)
+    for table in results.tables:
+        runs = tuple(
+            results.runs[(table, name, seed)][0] for name in names for seed in range(seeds)
+        )
+        full = Comparison(table, top, seeds, names, runs)
+        for budget in results.budgets:
+            write_outputs(full.at_budget(budget), folder / f"{table.replace(':', '-')}-{budget}")
 
 
 if __name__ == "__main__":
