@@ -40,7 +40,8 @@ from rlnas.space import SearchSpace
 from rlnas.strategies.episodes import EpisodeSettings
 from rlnas.strategies.model_based import ModelBasedSearch
 from rlnas.strategies.neighbours import all_neighbours, mutations
-from rlnas.strategies.reward_shaping import ShapingMode
+from rlnas.strategies.options import Mutants, Parents, RefitGrowth, Warmup
+from rlnas.strategies.reward_shaping import RewardShaping
 
 
 class DynamicProgramming(ModelBasedSearch):
@@ -64,22 +65,11 @@ class DynamicProgramming(ModelBasedSearch):
             Pairs,
             Field(description="Pair terms of the model: adjacent (exact pass) or all pairs."),
         ] = "adjacent",
-        parents: Annotated[
-            int, Field(ge=1, description="Best evaluated architectures mutated when needed.")
-        ] = 5,
-        mutants: Annotated[
-            int, Field(ge=0, description="Random one- and two-decision mutations per proposal.")
-        ] = 64,
-        warmup: Annotated[
-            int, Field(ge=1, description="Random architectures before the model plans.")
-        ] = 10,
-        refit_growth: Annotated[
-            float,
-            Field(ge=0, description="Refit once the evaluations grew by this fraction (0: each)."),
-        ] = 0.0,
-        reward_shaping: Annotated[
-            ShapingMode, Field(description="What the model is fit to.")
-        ] = "rank",
+        parents: Parents = 5,
+        mutants: Mutants = 64,
+        warmup: Warmup = 10,
+        refit_growth: RefitGrowth = 0.0,
+        reward_shaping: RewardShaping = "rank",
         episodes: EpisodeSettings | None = None,
     ) -> None:
         self.parents = parents

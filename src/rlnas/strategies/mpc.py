@@ -32,7 +32,8 @@ from rlnas.space import SearchSpace
 from rlnas.strategies.episodes import EpisodeSettings
 from rlnas.strategies.model_based import ModelBasedSearch
 from rlnas.strategies.neighbours import all_neighbours, mutations
-from rlnas.strategies.reward_shaping import ShapingMode
+from rlnas.strategies.options import Mutants, Parents, RefitGrowth, Warmup
+from rlnas.strategies.reward_shaping import RewardShaping
 
 
 class MPC(ModelBasedSearch):
@@ -68,12 +69,8 @@ class MPC(ModelBasedSearch):
             float,
             Field(ge=0, lt=1, description="Weight of the old distribution in each refit."),
         ] = 0.5,
-        parents: Annotated[
-            int, Field(ge=1, description="Best evaluated architectures that are mutated.")
-        ] = 5,
-        mutants: Annotated[
-            int, Field(ge=0, description="Random two-decision mutations per proposal.")
-        ] = 64,
+        parents: Parents = 5,
+        mutants: Mutants = 64,
         acquisition: Annotated[
             Acquisition,
             Field(description="thompson: one posterior sample; ucb: mean + kappa * std."),
@@ -81,22 +78,15 @@ class MPC(ModelBasedSearch):
         kappa: Annotated[
             float, Field(ge=0, description="Weight of the std in the ucb acquisition.")
         ] = 1.0,
-        warmup: Annotated[
-            int, Field(ge=1, description="Random architectures before the model plans.")
-        ] = 10,
+        warmup: Warmup = 10,
         model: Annotated[
             ModelKind, Field(description="pairwise (Bayesian, cheap) or pool (cross-validated).")
         ] = "pairwise",
         pairs: Annotated[
             Pairs, Field(description="The pairwise model's pair terms: adjacent or all.")
         ] = "all",
-        refit_growth: Annotated[
-            float,
-            Field(ge=0, description="Refit once the evaluations grew by this fraction (0: each)."),
-        ] = 0.0,
-        reward_shaping: Annotated[
-            ShapingMode, Field(description="What the model is fit to.")
-        ] = "rank",
+        refit_growth: RefitGrowth = 0.0,
+        reward_shaping: RewardShaping = "rank",
         episodes: EpisodeSettings | None = None,
     ) -> None:
         self.population = population

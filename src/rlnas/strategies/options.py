@@ -43,6 +43,19 @@ RefitGrowth = Annotated[
 ]
 """The ``refit_growth`` option of the strategies that plan with the shared reward model."""
 
+Warmup = Annotated[
+    int, Field(ge=1, le=100_000, description="Random architectures before the model plans.")
+]
+"""The ``warmup`` option of the strategies that plan with the shared reward model."""
+
+Parents = Annotated[
+    int, Field(ge=1, le=10_000, description="Best evaluated architectures that are mutated.")
+]
+Mutants = Annotated[
+    int, Field(ge=0, le=100_000, description="Random one- and two-decision mutations per proposal.")
+]
+"""The mutation options of the planners (``mpc``, ``dp``): candidates near the best so far."""
+
 
 class StrategyOptionError(UserError):
     """A strategy option that does not exist, has the wrong type or lies outside its bounds."""
