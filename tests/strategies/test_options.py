@@ -93,8 +93,9 @@ def test_options_arrive_as_their_declared_types_and_defaults_per_algorithm() -> 
     assert strategy.batch_size == 5  # ppo's own default of the shared option
     assert rlnas.make_strategy("reinforce", toy_space()).batch_size == 1
     assert rlnas.make_strategy("actor-critic", toy_space()).learning_rate == 0.03
-    mcts = rlnas.make_strategy("mcts", toy_space(), options={"candidates": ["kernel"]})
-    assert mcts.model.candidates == ("kernel",)
+    options = {"model": "pool", "candidates": ["kernel"]}
+    mcts = rlnas.make_strategy("mcts", toy_space(), options=options)
+    assert mcts.model.regressor.candidates == ("kernel",)
 
 
 class Annealing(rlnas.Strategy):
