@@ -196,7 +196,7 @@ def test_a_benchmark_family_added_by_one_table_line_is_searched(tmp_path, monkey
     config = rlnas.SearchConfig(benchmark="toy:4", budget=4, store=tmp_path / "runs.db")
     result = rlnas.run(config)
     assert result.best is not None and result.best.metrics["validation"] == 3
-    with pytest.raises(UserError, match="benchmarks are named nbg:, toy:"):
+    with pytest.raises(UserError, match="benchmarks are named nbg:, table:, toy:"):
         rlnas.run(rlnas.SearchConfig(benchmark="toys:4", store=None))
 
 

@@ -291,6 +291,7 @@ class Store:
             if stored == 0:
                 db.execute("DELETE FROM checkpoints WHERE experiment_id = ?", (experiment.id,))
                 db.execute("DELETE FROM weights WHERE experiment_id = ?", (experiment.id,))
+                db.execute("DELETE FROM runners WHERE experiment_id = ?", (experiment.id,))
                 db.execute("DELETE FROM experiments WHERE id = ?", (experiment.id,))
 
     def set_status(self, experiment: Experiment, status: str) -> None:
