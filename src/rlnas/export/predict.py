@@ -24,6 +24,7 @@ import torch
 from rlnas.errors import UserError
 from rlnas.export.files import SOURCE, WEIGHTS
 from rlnas.export.final_training import METRICS
+from rlnas.tasks.files import is_number
 from rlnas.tasks.images import SUFFIXES, image_pixels
 
 BATCH = 256
@@ -140,7 +141,7 @@ def _csv(
     if not lines:
         raise PredictError(f"{data} holds no rows")
     width = math.prod(shape)
-    header = None if all(_is_number(cell) for cell in lines[0]) else [c.strip() for c in lines[0]]
+    header = None if all(is_number(cell) for cell in lines[0]) else [c.strip() for c in lines[0]]
     body = lines[1:] if header is not None else lines
     if feature_names and header is not None:
         missing = [name for name in feature_names if name not in header]
@@ -181,11 +182,3 @@ def _images(folder: Path, shape: tuple[int, ...]) -> tuple[list[str], np.ndarray
     channels, size = shape[0], (shape[1], shape[2])
     rows = np.stack([image_pixels(file, size, channels) for file in files]).astype(np.float32)
     return [str(file.relative_to(folder)) for file in files], rows
-
-
-def _is_number(cell: str) -> bool:
-    try:
-        float(cell)
-    except ValueError:
-        return False
-    return True

@@ -26,7 +26,7 @@ def csv_task(path: str | Path, target: str | None = None, kind: Kind | None = No
     """
     path = Path(path)
     rows = _read_rows(path)
-    header = rows[0] if not all(_is_number(cell) for cell in rows[0]) else None
+    header = rows[0] if not all(is_number(cell) for cell in rows[0]) else None
     body = rows[1:] if header is not None else rows
     names = header or [str(i) for i in range(len(rows[0]))]
     if len(names) < 2:
@@ -111,7 +111,8 @@ def _read_rows(path: Path) -> list[list[str]]:
     return rows
 
 
-def _is_number(cell: str) -> bool:
+def is_number(cell: str) -> bool:
+    """Whether a CSV cell reads as a number (a header row has a cell that does not)."""
     try:
         float(cell)
     except ValueError:
